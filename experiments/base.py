@@ -1,0 +1,85 @@
+"""Every default of ganjax in one place.
+
+An experiment file imports :func:`get_config` and changes only what differs, so that a recipe reads as a
+handful of lines. Every key any part of ganjax reads is declared here (the config is locked), so a typo in a
+command-line override is an error rather than a silently ignored setting.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+
+    # What to train on; see ganjax/data. 'ring' and 'grid' are the 2-D toy mixtures.
+    c.data = ml_collections.ConfigDict()
+    c.data.name = 'ring'
+    c.data.num_modes = 8  # ring: number of Gaussians on the circle
+    c.data.radius = 1.0  # ring: circle radius
+    c.data.std = 0.01  # toy: standard deviation of each Gaussian
+    c.data.spacing = 2.0  # grid: distance between neighbouring means; grid side = sqrt(num_modes)
+    c.data.split = 'train'  # TFDS split
+    c.data.data_dir = ''  # TFDS data_dir ('' = TFDS default)
+    c.data.path = ''  # local files: .npz, idx(.gz) files or an image folder
+    c.data.image_size = 0  # resize/center-crop to this size (0 = keep)
+    c.data.channels = 0  # 1 or 3 to convert; 0 = keep
+    c.data.random_flip = False
+    c.data.conditional = False  # feed class labels to G and D
+    c.data.num_classes = 0  # set from the data when 0 and conditional
+    c.data.max_examples = 0  # cap on examples read (0 = all)
+    c.data.prefetch = 2
+
+    # Networks; see ganjax/models. Names resolve through ganjax.models.get_model.
+    c.model = ml_collections.ConfigDict()
+    c.model.name = 'mlp'
+    c.model.latent_dim = 2
+    c.model.latent_dist = 'normal'  # 'normal' | 'uniform' ([-1, 1])
+    c.model.width = 128  # MLP hidden width / base channel width of conv nets
+    c.model.depth = 3  # MLP hidden layers
+    c.model.g_batch_norm = True  # conv generators: batch norm after each hidden layer
+    c.model.d_batch_norm = False  # conv discriminators: batch norm (not with gradient penalties)
+    c.model.conv_impl = 'auto'  # how strided/transposed convs are lowered; see models/layers.py
+
+    # Adversarial loss and regularisers; see ganjax/losses.py and ganjax/penalties.py.
+    c.loss = ml_collections.ConfigDict()
+    c.loss.name = 'non_saturating'
+    c.loss.label_smoothing = 0.0  # one-sided: real targets become 1 - label_smoothing
+
+    c.penalty = ml_collections.ConfigDict()
+    c.penalty.name = 'none'  # 'none' | 'wgan_gp' | 'wgan_gp_one_sided' | 'r1' | 'r2' | 'dragan'
+    c.penalty.weight = 10.0  # lambda (GP, DRAGAN) or gamma (R1/R2: gamma/2 * E|grad|^2)
+    c.penalty.target = 1.0  # gradient norm target for GP/DRAGAN
+    c.penalty.every = 1  # lazy regularisation: apply every k critic steps, scaled by k
+    c.penalty.dragan_c = 0.5  # DRAGAN perturbation scale, in units of the batch's std
+
+    c.train = ml_collections.ConfigDict()
+    c.train.num_steps = 1000  # generator steps
+    c.train.batch_size = 256  # global batch per discriminator step
+    c.train.d_steps = 1  # discriminator (critic) updates per generator update
+    c.train.critic_loop = 'auto'  # 'unroll' | 'scan' | 'auto' (unroll on CPU, scan elsewhere)
+    c.train.optimizer = 'adam'  # 'adam' | 'rmsprop' | 'sgd'
+    c.train.g_lr = 2e-4
+    c.train.d_lr = 2e-4  # TTUR: set different rates for G and D
+    c.train.b1 = 0.5
+    c.train.b2 = 0.999
+    c.train.weight_clip = 0.0  # WGAN: clip D params to [-c, c] after each update (0 = off)
+    c.train.ema_decay = 0.999  # EMA of generator params (0 = off: EMA tracks params exactly)
+    c.train.ema_start = 0  # before this step the EMA copies the params
+    c.train.on_nonfinite = 'stop'  # 'stop' | 'skip'
+    c.train.log_every = 500
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.num_samples = 2500
+    c.eval.every_steps = 0  # 0 = only at the end
+    c.eval.fid_every_steps = 0
+
+    c.parallel = ml_collections.ConfigDict()
+    c.parallel.mode = 'single'  # 'single' | 'sharded' | 'pmap'
+
+    c.checkpoint = ml_collections.ConfigDict()
+    c.checkpoint.every_steps = 0  # 0 = no checkpoints
+    c.checkpoint.keep = 3
+
+    c.lock()
+    return c

@@ -1,0 +1,58 @@
+"""Model families, resolved by ``config.model.name``.
+
+Every generator is called as ``G(z, labels, train=...)`` and returns samples in data space (images in
+[-1, 1], NHWC); every discriminator as ``D(x, labels, train=...)`` and returns one raw output per example,
+shape ``(batch,)``. Models know nothing of losses or optimisers.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import flax.linen as nn
+
+from ganjax.errors import ConfigError
+from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator, GPDCGANDiscriminator, GPDCGANGenerator
+from ganjax.models.layers import resolve_impl
+from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
+from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
+
+
+def _mlp(cfg, shape, num_classes, axis):
+    if len(shape) != 1:
+        raise ConfigError(f'model mlp is for vector data, got examples of shape {shape}; try dcgan')
+    g = MLPGenerator(out_dim=shape[0], width=cfg.width, depth=cfg.depth, num_classes=num_classes)
+    return g, MLPDiscriminator(width=cfg.width, depth=cfg.depth, num_classes=num_classes)
+
+
+def _image(g_cls, d_cls, **extra):
+    def make(cfg, shape, num_classes, axis):
+        if len(shape) != 3:
+            raise ConfigError(f'model {cfg.name} is for images, got examples of shape {shape}')
+        common = dict(image_shape=tuple(shape), width=cfg.width, num_classes=num_classes,
+                      conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis)
+        g_extra = {k: cfg.g_batch_norm for k in extra.get('g', ())}
+        d_extra = {k: cfg.d_batch_norm for k in extra.get('d', ())}
+        return g_cls(**common, **g_extra), d_cls(**common, **d_extra)
+
+    return make
+
+
+_MODELS: dict[str, Callable] = {
+    'mlp': _mlp,
+    'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g=('batch_norm',), d=('batch_norm',)),
+    'wgan_gp_dcgan': _image(GPDCGANGenerator, GPDCGANDiscriminator),
+    'resnet': _image(ResNetGenerator, ResNetDiscriminator),
+}
+
+
+def get_models(cfg, example_shape: tuple[int, ...], num_classes: int = 0,
+               bn_axis_name: str | None = None) -> tuple[nn.Module, nn.Module]:
+    """Build ``(generator, discriminator)`` from ``config.model`` for examples of ``example_shape``."""
+    if cfg.name not in _MODELS:
+        raise ConfigError(f"unknown model.name {cfg.name!r}; valid names: {', '.join(sorted(_MODELS))}")
+    return _MODELS[cfg.name](cfg, tuple(example_shape), num_classes, bn_axis_name)
+
+
+def has_batch_norm_in_discriminator(cfg) -> bool:
+    return cfg.name == 'dcgan' and bool(cfg.d_batch_norm)

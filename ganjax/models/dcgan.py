@@ -1,0 +1,132 @@
+"""DCGAN (Radford et al. 2016) generator and discriminator, and the small DCGAN of the WGAN-GP code.
+
+``DCGANGenerator``/``DCGANDiscriminator`` cover 28x28 (MNIST: 7 -> 14 -> 28) and every power-of-two size
+from 32 up (4 -> 8 -> ... -> size), with 4x4 stride-2 (transposed) convolutions, batch norm in G (and
+optionally D) and LeakyReLU(0.2) in D.
+
+``GPDCGANGenerator``/``GPDCGANDiscriminator`` are the 32x32 model of the widely used PyTorch port of the
+WGAN-GP paper's CIFAR-10 code (kernel-2 stride-2 transposed convs in G, kernel-3 stride-2 convs in D, no
+normalisation in D); the speed benchmark uses it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ganjax.errors import ConfigError
+from ganjax.models.layers import Conv, ConvTranspose
+
+
+def _plan(size: int) -> tuple[int, int]:
+    """(start size, number of stride-2 stages) for an image side ``size``."""
+    if size == 28:
+        return 7, 2
+    if size >= 32 and size & (size - 1) == 0:
+        return 4, int(math.log2(size)) - 2
+    raise ConfigError(f'DCGAN supports image sizes 28 and powers of two >= 32, got {size}')
+
+
+def _batch_norm(train: bool, axis_name: str | None) -> nn.BatchNorm:
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, axis_name=axis_name)
+
+
+class DCGANGenerator(nn.Module):
+    image_shape: tuple[int, int, int]
+    width: int = 64
+    batch_norm: bool = True
+    num_classes: int = 0
+    conv_impl: str = 'auto'
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
+        size, _, channels = self.image_shape
+        start, stages = _plan(size)
+        if self.num_classes:
+            z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
+        ch = self.width * 2 ** (stages - 1)
+        h = nn.Dense(start * start * ch, use_bias=not self.batch_norm)(z).reshape(-1, start, start, ch)
+        for i in range(stages):
+            if self.batch_norm:
+                h = _batch_norm(train, self.bn_axis_name)(h)
+            h = nn.relu(h)
+            last = i == stages - 1
+            ch = channels if last else ch // 2
+            h = ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not self.batch_norm, impl=self.conv_impl)(h)
+        return jnp.tanh(h)
+
+
+class DCGANDiscriminator(nn.Module):
+    image_shape: tuple[int, int, int]
+    width: int = 64
+    batch_norm: bool = False
+    num_classes: int = 0
+    conv_impl: str = 'auto'
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
+        _, stages = _plan(self.image_shape[0])
+        h = x
+        for i in range(stages):
+            h = Conv(self.width * 2**i, (4, 4), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl)(h)
+            if self.batch_norm and i > 0:
+                h = _batch_norm(train, self.bn_axis_name)(h)
+            h = nn.leaky_relu(h, 0.2)
+        h = h.reshape(h.shape[0], -1)
+        out = nn.Dense(1)(h)[:, 0]
+        if self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
+            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
+        return out
+
+
+class GPDCGANGenerator(nn.Module):
+    """G of the PyTorch WGAN-GP CIFAR port: Linear -> 4x4x4D, then three k2 s2 transposed convs."""
+
+    image_shape: tuple[int, int, int] = (32, 32, 3)
+    width: int = 64
+    num_classes: int = 0
+    conv_impl: str = 'auto'
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
+        if self.image_shape[:2] != (32, 32):
+            raise ConfigError(f'model wgan_gp_dcgan is for 32x32 images, got {self.image_shape}')
+        d = self.width
+        if self.num_classes:
+            z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
+        h = nn.Dense(4 * 4 * 4 * d)(z)
+        h = nn.relu(_batch_norm(train, self.bn_axis_name)(h)).reshape(-1, 4, 4, 4 * d)
+        for ch in (2 * d, d):
+            h = ConvTranspose(ch, (2, 2), (2, 2), padding='VALID', impl=self.conv_impl)(h)
+            h = nn.relu(_batch_norm(train, self.bn_axis_name)(h))
+        h = ConvTranspose(self.image_shape[2], (2, 2), (2, 2), padding='VALID', impl=self.conv_impl)(h)
+        return jnp.tanh(h)
+
+
+class GPDCGANDiscriminator(nn.Module):
+    """D of the PyTorch WGAN-GP CIFAR port: three k3 s2 p1 convs with LeakyReLU(0.01), then Linear."""
+
+    image_shape: tuple[int, int, int] = (32, 32, 3)
+    width: int = 64
+    num_classes: int = 0
+    conv_impl: str = 'auto'
+    bn_axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
+        d = self.width
+        h = x
+        for ch in (d, 2 * d, 4 * d):
+            h = Conv(ch, (3, 3), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl)(h)
+            h = nn.leaky_relu(h, 0.01)
+        h = h.reshape(h.shape[0], -1)
+        out = nn.Dense(1)(h)[:, 0]
+        if self.num_classes:
+            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
+        return out
