@@ -6,6 +6,7 @@ type or range, missing config file, missing data) prints one ``error: ...`` line
 
 from __future__ import annotations
 
+import os
 import sys
 
 from absl import flags
@@ -24,11 +25,22 @@ def _fail(message: str) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
+    for arg in argv[1:]:
+        if arg.startswith('--config='):
+            path = arg.split('=', 1)[1].split(':', 1)[0]  # 'file.py:arg' passes an argument to get_config
+            if not os.path.isfile(path):
+                return _fail(f'config file {path} not found')
     try:
         FLAGS(argv)
         config = _CONFIG.value
-    except (flags.Error, KeyError, TypeError, ValueError, AttributeError, OSError) as e:
-        return _fail(e)
+        if config is not None:
+            config.keys()  # the file loads lazily: make its errors happen here
+    except Exception as e:  # noqa: BLE001 -- anything raised while reading flags or the file is user input
+        if isinstance(e, (AttributeError, KeyError)):
+            name = str(e).strip('"\'')
+            bad = [a.split('=', 1)[0][len('--config.'):] for a in argv if a.startswith('--config.') and name in a]
+            return _fail(f"unknown config key {bad[0] if bad else name!r} (see experiments/base.py)")
+        return _fail(e if isinstance(e, flags.Error) else f'{type(e).__name__}: {e}')
     if config is None:
         return _fail('--config=experiments/NAME.py is required')
     if not _WORKDIR.value:
