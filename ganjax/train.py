@@ -9,6 +9,14 @@ printing progress (losses, steps/s, ETA) every ``train.log_every`` steps and app
 * ``samples.npz``: key ``samples``, the EMA generator's samples on a fixed evaluation latent batch (2-D
   points, or uint8 NHWC images);
 * ``samples.png``: a scatter plot over the data (2-D) or an image grid.
+
+Failure safety (see :mod:`ganjax.checkpoint` and :mod:`ganjax.failsafe`): with ``checkpoint.every_steps``
+> 0 the whole state is saved every that many steps and at the end; a workdir holding checkpoints is resumed
+from the newest readable one, so re-running the same command after a crash continues the same run (same
+keys, same data). SIGTERM/SIGINT save a checkpoint at the next step boundary and return normally. A
+non-finite loss or gradient stops the run with :class:`~ganjax.errors.NonFiniteError`
+(``train.on_nonfinite='stop'``) before any later state is saved, or is skipped and counted (``'skip'``).
+Step ``t`` is the ``t``-th generator update; it consumes the data of source step ``t - 1``.
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from ganjax import checkpoint as checkpoint_lib
 from ganjax import config as config_lib
-from ganjax import data, models, viz
+from ganjax import data, failsafe, models, viz
 from ganjax.metrics.toy import mode_metrics
 from ganjax.state import GANState, create_state, sample_latent
 from ganjax.step import jit_train_step, make_sample_fn
@@ -94,10 +103,29 @@ def write_outputs(workdir: Path, source, step: int, samples: np.ndarray, metrics
     (workdir / 'summary.json').write_text(json.dumps({'step': step, 'metrics': metrics}, indent=2) + '\n')
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
-    """Train as ``config`` says, writing everything under ``workdir``; returns the summary dict."""
+def trim_log(path: Path, step: int) -> None:
+    """Drop log lines past ``step`` (and a torn last line) so a resumed run does not log steps twice."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)['step'] <= step:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    path.write_text(''.join(l + '\n' for l in kept))
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *,
+                       source: Any = None) -> dict[str, Any]:
+    """Train as ``config`` says, writing everything under ``workdir``; returns the summary dict.
+
+    ``source`` replaces the data source ``config.data`` names (same interface; tests use it to inject
+    faults). A preempted run returns ``{'step': s, 'metrics': {}, 'preempted': True}`` after saving.
+    """
     config_lib.validate(config)
-    source = data.get_source(config.data, config.seed)
+    source = source if source is not None else data.get_source(config.data, config.seed)
     generator, discriminator = models.get_models(config.model, source.example_shape, source.num_classes)
     train_step = jit_train_step(config, generator, discriminator)
     state = create_state(config, generator, discriminator, source.example_shape, source.num_classes)
@@ -106,18 +134,33 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    total = config.train.num_steps
-    start = int(state.step)
-    batches = source.iterate(config.train.batch_size * config.train.d_steps, start_step=start)
-    progress = Progress(total, start, workdir / 'metrics.jsonl')
-    print(f'training {config.model.name} on {source.name} for {total} steps '
-          f'(batch {config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s))',
-          flush=True)
+    ckpt = checkpoint_lib.Checkpoints(workdir, config, source.example_shape, source.num_classes)
+    with ckpt, failsafe.Preemption() as preemption:
+        state, watch = resume(ckpt, state, config, workdir)
+        total = config.train.num_steps
+        start = int(state.step)
+        batches = source.iterate(config.train.batch_size * config.train.d_steps, start_step=start)
+        progress = Progress(total, start, workdir / 'metrics.jsonl')
+        print(f'training {config.model.name} on {source.name} for {total} steps '
+              f'(batch {config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s))',
+              flush=True)
 
-    for step in range(start + 1, total + 1):
-        state, metrics = train_step(state, next(batches))
-        if step % config.train.log_every == 0 or step == total:
-            progress.log(step, {k: float(v) for k, v in jax.device_get(metrics).items()})
+        for step in range(start + 1, total + 1):
+            state, metrics = train_step(state, next(batches))
+            watch.update(metrics, step)
+            if step % config.train.log_every == 0 or step == total:
+                skipped = watch.check(ckpt.latest_step())
+                progress.log(step, {**{k: float(v) for k, v in jax.device_get(metrics).items()},
+                                    'nonfinite_total': float(skipped)})
+            if preemption.requested or ckpt.due(step):
+                save_checkpoint(ckpt, watch, step, state)
+            if preemption.requested:
+                print(f'stopped at step {step} by {preemption.requested}; checkpoint saved in '
+                      f'{ckpt.directory}', flush=True)
+                return {'step': step, 'metrics': {}, 'preempted': True}
+        if ckpt.every > 0 or ckpt.latest_step() is not None:  # the final state, for exports and re-runs
+            save_checkpoint(ckpt, watch, total, state)
+        watch.check(ckpt.latest_step())
 
     samples = generate(sample_fn, state, z_eval, labels_eval)
     results = evaluate(source, samples)
@@ -125,3 +168,24 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     if results:
         print('final ' + '  '.join(f'{k} {v:.4f}' for k, v in results.items()), flush=True)
     return {'step': total, 'metrics': results}
+
+
+def resume(ckpt: checkpoint_lib.Checkpoints, state: GANState, config: ml_collections.ConfigDict,
+           workdir: Path) -> tuple[GANState, failsafe.NonFiniteWatch]:
+    """``state`` replaced by the newest readable checkpoint's, if any, and a fresh non-finite watch."""
+    restored = ckpt.restore_latest(state)
+    total_before = 0
+    if restored is not None:
+        state, total_before = restored.state, int(restored.meta.get('nonfinite_total', 0))
+        print(f'resuming from checkpoint step {restored.step} in {ckpt.directory}', flush=True)
+        trim_log(workdir / 'metrics.jsonl', restored.step)
+    elif (workdir / 'metrics.jsonl').exists():
+        trim_log(workdir / 'metrics.jsonl', 0)  # a run that died before its first checkpoint
+    return state, failsafe.NonFiniteWatch(config.train.on_nonfinite, total_before)
+
+
+def save_checkpoint(ckpt: checkpoint_lib.Checkpoints, watch: failsafe.NonFiniteWatch, step: int,
+                    state: GANState) -> None:
+    """Save ``state`` at ``step``, unless (in 'stop' mode) a step up to here was non-finite: then raise."""
+    skipped = watch.check(ckpt.latest_step())
+    ckpt.save(step, state, {'nonfinite_total': skipped})

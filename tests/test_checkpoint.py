@@ -1,0 +1,309 @@
+"""Checkpointing and failure safety: exact resume after SIGKILL, SIGTERM, NaNs, corruption, mismatches, export.
+
+The truth for every resume test is an uninterrupted run of the same command: a resumed run must end with
+bit-identical samples and parameters, because the step's key is ``fold_in(rng, step)`` and the data is a
+pure function of ``(seed, step)``.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from tests.conftest import ROOT, tiny_config
+
+from ganjax import checkpoint as ckpt_lib
+from ganjax import failsafe
+from ganjax.data.toy import ToySource
+from ganjax.errors import CheckpointError, NonFiniteError
+from ganjax.train import eval_inputs, train_and_evaluate
+from ganjax.step import make_sample_fn
+
+# The CLI run the subprocess tests repeat: long enough that kills land mid-run, small enough to be quick.
+CLI_RUN = ['--config=experiments/toy_ring.py', '--config.train.num_steps=600', '--config.train.batch_size=32',
+           '--config.train.log_every=100', '--config.eval.num_samples=200', '--config.model.width=16',
+           '--config.checkpoint.every_steps=40', '--config.checkpoint.keep=2']
+
+
+def start_cli(workdir: Path) -> subprocess.Popen:
+    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    return subprocess.Popen([sys.executable, '-m', 'ganjax.main', *CLI_RUN, f'--workdir={workdir}'],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 240) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def saved_steps(workdir: Path) -> list[int]:
+    d = workdir / 'checkpoints'
+    return sorted(int(p.name) for p in d.iterdir() if p.name.isdigit()) if d.is_dir() else []
+
+
+def wait_for_checkpoint_after(proc: subprocess.Popen, workdir: Path, step: int, timeout: float = 180) -> bool:
+    """Wait until a checkpoint newer than ``step`` exists; False if the process ended first."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if any(s > step for s in saved_steps(workdir)):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    raise TimeoutError(f'no checkpoint after step {step} within {timeout}s')
+
+
+def read_state(workdir: Path, step: int) -> dict:
+    """Every array of the saved state at ``step`` as numpy, read by Orbax without a target."""
+    return ocp.PyTreeCheckpointer().restore(workdir.absolute() / 'checkpoints' / str(step) / 'state')
+
+
+def assert_trees_equal(a, b) -> None:
+    la, ta = jax.tree_util.tree_flatten(a)
+    lb, tb = jax.tree_util.tree_flatten(b)
+    assert ta == tb
+    for x, y in zip(la, lb):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    """The uninterrupted CLI run every kill/SIGTERM run must reproduce exactly."""
+    workdir = tmp_path_factory.mktemp('ref') / 'run'
+    rc, out, err = finish(start_cli(workdir))
+    assert rc == 0, err
+    return workdir
+
+
+def assert_same_as_reference(workdir: Path, reference: Path) -> None:
+    np.testing.assert_array_equal(np.load(workdir / 'samples.npz')['samples'],
+                                  np.load(reference / 'samples.npz')['samples'])
+    assert saved_steps(workdir)[-1] == saved_steps(reference)[-1] == 600
+    assert_trees_equal(read_state(workdir, 600), read_state(reference, 600))
+    steps = [json.loads(l)['step'] for l in (workdir / 'metrics.jsonl').read_text().splitlines()]
+    assert steps == list(range(100, 601, 100))  # no step logged twice after the resumes
+
+
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(reference, tmp_path):
+    seed = int(time.time())
+    rng = random.Random(seed)
+    workdir = tmp_path / 'run'
+    kills, last = [], 0
+    for _ in range(3):
+        proc = start_cli(workdir)
+        if not wait_for_checkpoint_after(proc, workdir, last):
+            break
+        time.sleep(rng.uniform(0.0, 0.4))  # a random moment: mid-step, mid-save or mid-log
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills.append(saved_steps(workdir)[-1])
+        last = kills[-1]
+    assert len(kills) >= 2, f'only {len(kills)} kill(s) landed before the run ended (seed {seed})'
+    rc, out, err = finish(start_cli(workdir))
+    assert rc == 0, err
+    assert f'resuming from checkpoint step {kills[-1]}' in out, (seed, kills, out)
+    assert_same_as_reference(workdir, reference)
+    assert not [p for p in (workdir / 'checkpoints').iterdir() if 'tmp' in p.name]  # leftovers cleaned
+
+
+def test_sigterm_saves_at_the_step_it_stopped_exits_0_and_resumes(reference, tmp_path):
+    workdir = tmp_path / 'run'
+    proc = start_cli(workdir)
+    assert wait_for_checkpoint_after(proc, workdir, 0)
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    t0 = time.time()
+    rc, out, err = finish(proc, timeout=60)
+    assert rc == 0, err
+    assert time.time() - t0 < 30
+    line = [l for l in out.splitlines() if l.startswith('stopped at step')]
+    assert line, out
+    stopped = int(line[0].split()[3])
+    assert saved_steps(workdir)[-1] == stopped
+    assert not (workdir / 'samples.npz').exists()  # a preempted run is not a finished one
+    rc, out, err = finish(start_cli(workdir))
+    assert rc == 0, err
+    assert f'resuming from checkpoint step {stopped}' in out
+    assert_same_as_reference(workdir, reference)
+
+
+class NaNAt:
+    """The toy ring with a NaN in one example of source step ``bad`` (fed to generator step bad + 1)."""
+
+    def __init__(self, config, bad: int):
+        self.inner, self.bad = ToySource(config.data, config.seed), bad
+        for k in ('name', 'example_shape', 'num_classes', 'is_image', 'modes', 'std'):
+            setattr(self, k, getattr(self.inner, k))
+
+    def iterate(self, examples_per_step, start_step=0, process_index=0, process_count=1):
+        for step, batch in enumerate(self.inner.iterate(examples_per_step, start_step), start_step):
+            if step == self.bad:
+                batch = {**batch, 'x': batch['x'].copy()}
+                batch['x'][3, 0] = np.nan
+            yield batch
+
+
+def nan_config(**kw):
+    c = tiny_config(**{'train.num_steps': 30, 'checkpoint.every_steps': 5, 'checkpoint.keep': 5,
+                       'penalty.name': 'r1', 'penalty.weight': 1.0, **kw})
+    return c
+
+
+def test_nan_stops_at_that_step_and_newest_checkpoint_is_last_good(tmp_path):
+    c = nan_config()
+    with pytest.raises(NonFiniteError, match=r'at step 13: d_loss=nan; .*newest checkpoint: step 10'):
+        train_and_evaluate(c, tmp_path, source=NaNAt(c, bad=12))
+    assert saved_steps(tmp_path) == [5, 10]  # 15 (the next boundary, after the bad step) never written
+    assert not (tmp_path / 'samples.npz').exists()
+    # the newest checkpoint is the state a clean run has at step 10
+    clean = tmp_path / 'clean'
+    train_and_evaluate(tiny_config(**{'train.num_steps': 10, 'checkpoint.every_steps': 5,
+                                      'penalty.name': 'r1', 'penalty.weight': 1.0}), clean)
+    assert_trees_equal(read_state(tmp_path, 10), read_state(clean, 10))
+
+
+def test_nan_with_skip_goes_on_and_counts_it(tmp_path, capsys):
+    c = nan_config(**{'train.on_nonfinite': 'skip'})
+    train_and_evaluate(c, tmp_path, source=NaNAt(c, bad=12))
+    logs = [json.loads(l) for l in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
+    assert [(r['step'], r['nonfinite_total']) for r in logs] == [(10, 0.0), (20, 1.0), (30, 1.0)]
+    assert 'warning: 1 non-finite update(s) skipped so far (first in this run at step 13' in capsys.readouterr().err
+    state = read_state(tmp_path, 30)
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state))
+    # the count survives a resume: extend the run by 10 steps
+    c.train.num_steps = 40
+    train_and_evaluate(c, tmp_path, source=NaNAt(c, bad=12))
+    last = json.loads((tmp_path / 'metrics.jsonl').read_text().splitlines()[-1])
+    assert (last['step'], last['nonfinite_total']) == (40, 1.0)
+
+
+def test_nonfinite_watch_records_first_bad_step_and_total():
+    watch = failsafe.NonFiniteWatch('stop', total_before=2)
+    finite = {'d_loss': np.float32(1.0), 'penalty': np.float32(0.5), 'g_loss': np.float32(0.7)}
+    for step, bad, g in [(1, 0, 0.7), (2, 0, 0.7), (3, 2, np.inf), (4, 1, np.nan), (5, 0, 0.7)]:
+        watch.update({**finite, 'g_loss': np.float32(g), 'nonfinite': np.float32(bad)}, step)
+    assert watch.poll() == (5, 3, {'d_loss': 1.0, 'penalty': 0.5, 'g_loss': np.inf})
+    with pytest.raises(NonFiniteError, match=r'at step 3: g_loss=inf; .*newest checkpoint: step 2$'):
+        watch.check(2)
+    clean = failsafe.NonFiniteWatch('stop')
+    clean.update({**finite, 'nonfinite': np.float32(0)}, 1)
+    assert clean.check(None) == 0
+
+
+def test_preemption_turns_sigterm_into_a_flag_and_restores_the_handler():
+    before = signal.getsignal(signal.SIGTERM)
+    with failsafe.Preemption() as p:
+        assert p.requested is None
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        assert p.requested == 'SIGTERM'
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def run_small(workdir, **kw):
+    return train_and_evaluate(tiny_config(**{'train.num_steps': 30, 'checkpoint.every_steps': 10, **kw}),
+                              workdir)
+
+
+def test_truncated_newest_checkpoint_falls_back_with_one_warning_line(tmp_path, capsys):
+    first = tmp_path / 'first'
+    run_small(first)
+    samples = np.load(first / 'samples.npz')['samples']
+    assert saved_steps(first) == [10, 20, 30]
+    for f in (first / 'checkpoints' / '30').rglob('*'):
+        if f.is_file():
+            with open(f, 'r+b') as h:
+                h.truncate(f.stat().st_size // 2)
+    capsys.readouterr()
+    run_small(first)
+    out, err = capsys.readouterr()
+    warnings = [l for l in err.splitlines() if l.startswith('warning:')]
+    assert len(warnings) == 1 and 'checkpoint step 30' in warnings[0] and 'resumed from step 20' in warnings[0]
+    assert 'resuming from checkpoint step 20' in out
+    assert (first / 'checkpoints' / 'corrupt' / '30').is_dir()
+    np.testing.assert_array_equal(np.load(first / 'samples.npz')['samples'], samples)  # same run again
+
+
+def test_all_checkpoints_unreadable_is_a_checkpoint_error(tmp_path):
+    run_small(tmp_path, **{'train.num_steps': 20})
+    for f in (tmp_path / 'checkpoints').rglob('_METADATA'):
+        f.write_text('')
+    with pytest.raises(CheckpointError, match='no readable checkpoint'):
+        run_small(tmp_path, **{'train.num_steps': 20})
+
+
+def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(tmp_path):
+    run_small(tmp_path, **{'train.num_steps': 10})
+    with pytest.raises(CheckpointError, match=r'another model \(model.width: 16 -> 32\)'):
+        run_small(tmp_path, **{'train.num_steps': 20, 'model.width': 32})
+    with pytest.raises(CheckpointError, match=r'differently shaped train state \(at \.d_opt_state'):
+        run_small(tmp_path, **{'train.num_steps': 20, 'train.optimizer': 'rmsprop'})
+    assert saved_steps(tmp_path) == [10]
+
+
+def test_load_generator_reproduces_the_runs_samples(tmp_path):
+    run_small(tmp_path, **{'train.num_steps': 20})
+    generator, params, collections, config = ckpt_lib.load_generator(tmp_path)
+    assert config.model.width == 16 and config.train.num_steps == 20
+    full = read_state(tmp_path, 20)
+    assert_trees_equal(params, full['ema_params'])
+    z, labels = eval_inputs(config, 0)
+    samples = np.asarray(make_sample_fn(generator)(params, collections, z, labels))
+    np.testing.assert_array_equal(samples, np.load(tmp_path / 'samples.npz')['samples'])
+    _, raw, _, _ = ckpt_lib.load_generator(tmp_path, step=10, ema=False)
+    assert_trees_equal(raw, read_state(tmp_path, 10)['g_params'])
+    with pytest.raises(CheckpointError, match='no checkpoint step 7'):
+        ckpt_lib.load_generator(tmp_path, step=7)
+    with pytest.raises(CheckpointError, match='no checkpoints in'):
+        ckpt_lib.load_generator(tmp_path / 'nothing')
+
+
+DEVICE_SCRIPT = r'''
+import sys
+import jax, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from tests.conftest import tiny_config
+from ganjax import checkpoint, models
+from ganjax.data.toy import ToySource
+from ganjax.state import create_state
+assert jax.device_count() == 2
+c = tiny_config(**{'checkpoint.every_steps': 1})
+src = ToySource(c.data, c.seed)
+G, D = models.get_models(c.model, src.example_shape, 0)
+host = create_state(c, G, D, src.example_shape)
+mesh = Mesh(np.array(jax.devices()), ('data',))
+rep = NamedSharding(mesh, P())
+meshed = jax.device_put(host, rep)
+a, b = sys.argv[1], sys.argv[2]
+with checkpoint.Checkpoints(a, c, src.example_shape, 0) as ck:   # saved from 2 devices
+    ck.save(0, meshed)
+with checkpoint.Checkpoints(b, c, src.example_shape, 0) as ck:   # saved from 1 device
+    ck.save(0, host)
+one = checkpoint.Checkpoints(a, c, src.example_shape, 0).restore_latest(host).state
+two = checkpoint.Checkpoints(b, c, src.example_shape, 0).restore_latest(meshed).state
+for x, y, z in zip(jax.tree.leaves(host), jax.tree.leaves(one), jax.tree.leaves(two)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(z))
+    assert y.sharding == x.sharding and len(y.devices()) == 1, y.sharding
+    assert z.sharding == rep, z.sharding
+print('ok')
+'''
+
+
+def test_restore_onto_a_different_device_count(tmp_path):
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'JAX_PLATFORMS': 'cpu',
+           'XLA_FLAGS': os.environ.get('XLA_FLAGS', '') + ' --xla_force_host_platform_device_count=2'}
+    r = subprocess.run([sys.executable, '-c', DEVICE_SCRIPT, str(tmp_path / 'a'), str(tmp_path / 'b')],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0 and r.stdout.strip().endswith('ok'), r.stderr[-3000:]
