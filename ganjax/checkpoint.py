@@ -97,7 +97,7 @@ def _abstract(tree: PyTree) -> PyTree:
     return jax.tree.map(one, tree)
 
 
-def _manager(directory: Path, keep: int | None, read_only: bool = False) -> ocp.CheckpointManager:
+def _open_manager(directory: Path, keep: int | None, read_only: bool = False) -> ocp.CheckpointManager:
     options = ocp.CheckpointManagerOptions(
         max_to_keep=keep, create=not read_only, read_only=read_only, enable_async_checkpointing=True,
         cleanup_tmp_directories=not read_only)
@@ -125,7 +125,17 @@ class Checkpoints:
         self.config = config
         self.example_shape = tuple(int(d) for d in example_shape)
         self.num_classes = int(num_classes)
-        self._manager = _manager(self.directory, int(config.checkpoint.keep))
+        self.keep = int(config.checkpoint.keep)
+        # Opened lazily when checkpointing is off, so that such a run leaves no empty directory behind.
+        self._opened: ocp.CheckpointManager | None = None
+        if self.every > 0 or self.directory.is_dir():
+            self._opened = _open_manager(self.directory, self.keep)
+
+    @property
+    def _manager(self) -> ocp.CheckpointManager:
+        if self._opened is None:
+            self._opened = _open_manager(self.directory, self.keep)
+        return self._opened
 
     # -- saving -------------------------------------------------------------------------------------
     def due(self, step: int) -> bool:
@@ -133,7 +143,7 @@ class Checkpoints:
         return self.every > 0 and step % self.every == 0
 
     def latest_step(self) -> int | None:
-        return self._manager.latest_step()
+        return None if self._opened is None else self._opened.latest_step()
 
     def save(self, step: int, state: PyTree, extra: dict[str, Any] | None = None) -> bool:
         """Start saving ``state`` (whose step must be ``step``) asynchronously; False if already saved.
@@ -153,11 +163,14 @@ class Checkpoints:
 
     def wait(self) -> None:
         """Block until every started save is on disk (raises if one failed)."""
-        self._manager.wait_until_finished()
+        if self._opened is not None:
+            self._opened.wait_until_finished()
 
     def close(self) -> None:
-        self._manager.wait_until_finished()
-        self._manager.close()
+        if self._opened is not None:
+            self._opened.wait_until_finished()
+            self._opened.close()
+            self._opened = None
 
     def __enter__(self) -> 'Checkpoints':
         return self
@@ -220,6 +233,8 @@ class Checkpoints:
         replicated/sharded over a mesh); Orbax reads every array straight into that placement, whatever
         device count the saving run had. Returns None when there is no checkpoint.
         """
+        if self._opened is None:
+            return None
         self._manager.reload()
         steps = sorted(self._manager.all_steps(), reverse=True)
         skipped: list[tuple[int, str]] = []
@@ -269,7 +284,7 @@ def load_generator(workdir: str | Path, step: int | None = None,
     directory = Path(workdir).absolute() / CHECKPOINT_DIR
     if not directory.is_dir():
         raise CheckpointError(f'no checkpoints in {workdir} (expected {directory})')
-    manager = _manager(directory, None, read_only=True)
+    manager = _open_manager(directory, None, read_only=True)
     steps = sorted(manager.all_steps(), reverse=True) if step is None else [step]
     if step is not None and step not in manager.all_steps():
         raise CheckpointError(f'no checkpoint step {step} in {directory}; there are {manager.all_steps()}')

@@ -233,40 +233,43 @@ def test_truncated_newest_checkpoint_falls_back_with_one_warning_line(tmp_path, 
     assert 'resuming from checkpoint step 20' in out
     assert (first / 'checkpoints' / 'corrupt' / '30').is_dir()
     np.testing.assert_array_equal(np.load(first / 'samples.npz')['samples'], samples)  # same run again
-
-
-def test_all_checkpoints_unreadable_is_a_checkpoint_error(tmp_path):
-    run_small(tmp_path, **{'train.num_steps': 20})
-    for f in (tmp_path / 'checkpoints').rglob('_METADATA'):
+    # nothing readable left: a clear error, not a silent fresh start over the user's checkpoints
+    for f in (first / 'checkpoints').rglob('_METADATA'):
         f.write_text('')
     with pytest.raises(CheckpointError, match='no readable checkpoint'):
-        run_small(tmp_path, **{'train.num_steps': 20})
+        run_small(first)
 
 
-def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(tmp_path):
-    run_small(tmp_path, **{'train.num_steps': 10})
+@pytest.fixture(scope='module')
+def small_run(tmp_path_factory):
+    """A finished 20-step run with checkpoints at 10 and 20 (read, never changed, by the tests below)."""
+    workdir = tmp_path_factory.mktemp('small')
+    run_small(workdir, **{'train.num_steps': 20})
+    return workdir
+
+
+def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(small_run):
     with pytest.raises(CheckpointError, match=r'another model \(model.width: 16 -> 32\)'):
-        run_small(tmp_path, **{'train.num_steps': 20, 'model.width': 32})
+        run_small(small_run, **{'train.num_steps': 30, 'model.width': 32})
     with pytest.raises(CheckpointError, match=r'differently shaped train state \(at \.d_opt_state'):
-        run_small(tmp_path, **{'train.num_steps': 20, 'train.optimizer': 'rmsprop'})
-    assert saved_steps(tmp_path) == [10]
+        run_small(small_run, **{'train.num_steps': 30, 'train.optimizer': 'rmsprop'})
+    assert saved_steps(small_run) == [10, 20]
 
 
-def test_load_generator_reproduces_the_runs_samples(tmp_path):
-    run_small(tmp_path, **{'train.num_steps': 20})
-    generator, params, collections, config = ckpt_lib.load_generator(tmp_path)
+def test_load_generator_reproduces_the_runs_samples(small_run):
+    generator, params, collections, config = ckpt_lib.load_generator(small_run)
     assert config.model.width == 16 and config.train.num_steps == 20
-    full = read_state(tmp_path, 20)
-    assert_trees_equal(params, full['ema_params'])
+    assert_trees_equal(params, read_state(small_run, 20)['ema_params'])
     z, labels = eval_inputs(config, 0)
     samples = np.asarray(make_sample_fn(generator)(params, collections, z, labels))
-    np.testing.assert_array_equal(samples, np.load(tmp_path / 'samples.npz')['samples'])
-    _, raw, _, _ = ckpt_lib.load_generator(tmp_path, step=10, ema=False)
-    assert_trees_equal(raw, read_state(tmp_path, 10)['g_params'])
+    np.testing.assert_array_equal(samples, np.load(small_run / 'samples.npz')['samples'])
+    _, raw, _, _ = ckpt_lib.load_generator(small_run, step=10, ema=False)
+    assert_trees_equal(raw, read_state(small_run, 10)['g_params'])
+    assert not np.array_equal(raw['Dense_0']['kernel'], read_state(small_run, 10)['ema_params']['Dense_0']['kernel'])
     with pytest.raises(CheckpointError, match='no checkpoint step 7'):
-        ckpt_lib.load_generator(tmp_path, step=7)
+        ckpt_lib.load_generator(small_run, step=7)
     with pytest.raises(CheckpointError, match='no checkpoints in'):
-        ckpt_lib.load_generator(tmp_path / 'nothing')
+        ckpt_lib.load_generator(small_run / 'nothing')
 
 
 DEVICE_SCRIPT = r'''
