@@ -24,8 +24,10 @@ instead of loading partially.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -68,6 +70,18 @@ def _one_line(e: BaseException, limit: int = 160) -> str:
     return f'{type(e).__name__}: {text}' if text else type(e).__name__
 
 
+@contextlib.contextmanager
+def _quiet_orbax():
+    """Silence Orbax's own log lines while probing checkpoints: an unreadable one is reported once, by us."""
+    logger = logging.getLogger('absl')
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def config_to_json(config: ml_collections.ConfigDict) -> dict[str, Any]:
     """The config as plain JSON data (what the checkpoint stores and :func:`load_generator` returns)."""
     return json.loads(config.to_json_best_effort())
@@ -101,7 +115,8 @@ def _open_manager(directory: Path, keep: int | None, read_only: bool = False) ->
     options = ocp.CheckpointManagerOptions(
         max_to_keep=keep, create=not read_only, read_only=read_only, enable_async_checkpointing=True,
         cleanup_tmp_directories=not read_only)
-    return ocp.CheckpointManager(directory, options=options, item_names=('state', 'meta'))
+    with _quiet_orbax():  # it reads every step's metadata; unreadable ones are reported on restore
+        return ocp.CheckpointManager(directory, options=options, item_names=('state', 'meta'))
 
 
 def _read_meta(manager: ocp.CheckpointManager, step: int) -> dict[str, Any]:
@@ -235,6 +250,10 @@ class Checkpoints:
         """
         if self._opened is None:
             return None
+        with _quiet_orbax():
+            return self._restore_latest(target)
+
+    def _restore_latest(self, target: PyTree) -> Restored | None:
         self._manager.reload()
         steps = sorted(self._manager.all_steps(), reverse=True)
         skipped: list[tuple[int, str]] = []
@@ -279,11 +298,16 @@ def load_generator(workdir: str | Path, step: int | None = None,
     ``generator.apply({'params': params, **collections}, z, labels, train=False)`` where ``z`` has shape
     ``(n, config.model.latent_dim)``.
     """
-    from ganjax import models  # late: keeps this module importable without building models
-
     directory = Path(workdir).absolute() / CHECKPOINT_DIR
     if not directory.is_dir():
         raise CheckpointError(f'no checkpoints in {workdir} (expected {directory})')
+    with _quiet_orbax():
+        return _load_generator(directory, step, ema)
+
+
+def _load_generator(directory: Path, step: int | None, ema: bool):
+    from ganjax import models
+
     manager = _open_manager(directory, None, read_only=True)
     steps = sorted(manager.all_steps(), reverse=True) if step is None else [step]
     if step is not None and step not in manager.all_steps():
