@@ -232,7 +232,7 @@ class Checkpoints:
             _warn(f'resuming {where} with a changed config ({shown}); the run will differ from the one '
                   'that was saved')
 
-    def _set_aside(self, step: int, reason: BaseException) -> Path:
+    def _set_aside(self, step: int) -> Path:
         dest = self.directory / CORRUPT_DIR / str(step)
         if jax.process_index() == 0:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -277,7 +277,7 @@ class Checkpoints:
                 skipped.append((step, _one_line(e)))
                 continue
             for bad_step, why in skipped:
-                dest = self._set_aside(bad_step, ValueError(why))
+                dest = self._set_aside(bad_step)
                 _warn(f'checkpoint step {bad_step} in {self.directory} is unreadable ({why}); moved it to '
                       f'{dest} and resumed from step {step}')
             if skipped:

@@ -34,6 +34,7 @@ import numpy as np
 from ganjax import checkpoint as checkpoint_lib
 from ganjax import config as config_lib
 from ganjax import data, failsafe, models, viz
+from ganjax.errors import CheckpointError
 from ganjax.metrics.toy import mode_metrics
 from ganjax.state import GANState, create_state, sample_latent
 from ganjax.step import jit_train_step, make_sample_fn
@@ -175,6 +176,10 @@ def resume(ckpt: checkpoint_lib.Checkpoints, state: GANState, config: ml_collect
     """``state`` replaced by the newest readable checkpoint's, if any, and a fresh non-finite watch."""
     restored = ckpt.restore_latest(state)
     total_before = 0
+    if restored is not None and restored.step > config.train.num_steps:
+        raise CheckpointError(
+            f'{ckpt.directory} holds checkpoint step {restored.step}, past train.num_steps='
+            f'{config.train.num_steps}; raise train.num_steps or use a new --workdir')
     if restored is not None:
         state, total_before = restored.state, int(restored.meta.get('nonfinite_total', 0))
         print(f'resuming from checkpoint step {restored.step} in {ckpt.directory}', flush=True)

@@ -256,6 +256,8 @@ def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(small_run)
         run_small(small_run, **{'train.num_steps': 30, 'model.width': 32})
     with pytest.raises(CheckpointError, match=r'differently shaped train state \(at \.d_opt_state'):
         run_small(small_run, **{'train.num_steps': 30, 'train.optimizer': 'rmsprop'})
+    with pytest.raises(CheckpointError, match=r'holds checkpoint step 20, past train.num_steps=10'):
+        run_small(small_run, **{'train.num_steps': 10})
     assert saved_steps(small_run) == [10, 20]
 
 
