@@ -325,7 +325,8 @@ def _load_generator(directory: Path, step: int | None, ema: bool):
             shapes = dict(shapes)
             param_shapes = shapes.pop('params')
             device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-            place = lambda t: jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), t)
+            place = lambda t: jax.tree.map(
+                lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), t)
             item = {'ema_params' if ema else 'g_params': place(param_shapes)}
             if shapes:
                 item['g_collections'] = place(shapes)
