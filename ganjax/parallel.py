@@ -18,6 +18,7 @@ devices as on one (up to float32 reduction order).
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any, Callable
 
 import jax
@@ -31,9 +32,17 @@ MESH_AXIS = 'data'
 
 
 def initialize_distributed() -> None:
-    """Join a multi-process (multi-host) run; arguments come from the environment or the platform
-    (TPU pod slices and SLURM are auto-detected by JAX)."""
-    jax.distributed.initialize()
+    """Join a multi-process (multi-host) run.
+
+    On TPU pod slices (and SLURM, MPI, ...) JAX detects everything itself. Elsewhere set
+    ``JAX_COORDINATOR_ADDRESS=host:port`` plus ``GANJAX_NUM_PROCESSES`` and ``GANJAX_PROCESS_ID`` in each
+    process's environment. On CPU, cross-process collectives go through gloo.
+    """
+    num = os.environ.get('GANJAX_NUM_PROCESSES')
+    pid = os.environ.get('GANJAX_PROCESS_ID')
+    if jax.config.jax_platforms in (None, '', 'cpu'):
+        jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+    jax.distributed.initialize(num_processes=int(num) if num else None, process_id=int(pid) if pid else None)
 
 
 @dataclasses.dataclass
