@@ -62,6 +62,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.optimizer = 'adam'  # 'adam' | 'rmsprop' | 'sgd'
     c.train.g_lr = 2e-4
     c.train.d_lr = 2e-4  # TTUR: set different rates for G and D
+    c.train.lr_schedule = 'constant'  # 'constant' | 'linear' | 'cosine' (decay to 0 at num_steps)
     c.train.b1 = 0.5
     c.train.b2 = 0.999
     c.train.weight_clip = 0.0  # WGAN: clip D params to [-c, c] after each update (0 = off)

@@ -50,12 +50,24 @@ def clip_params(limit: float) -> optax.GradientTransformation:
     return optax.GradientTransformation(init, update)
 
 
+def _schedule(name: str, lr: float, total: int):
+    """Constant rate, or a decay to 0 over the run (sharpens converged samples without longer runs)."""
+    if name == 'constant':
+        return lr
+    if name == 'linear':
+        return optax.linear_schedule(lr, 0.0, max(total, 1))
+    if name == 'cosine':
+        return optax.cosine_decay_schedule(lr, max(total, 1))
+    raise ConfigError(f"unknown train.lr_schedule {name!r}; valid: constant, linear, cosine")
+
+
 def make_optimizers(train_cfg) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
     """``(g_tx, d_tx)`` from ``config.train``: separate rates for G and D (TTUR), clipping for D."""
 
-    def one(lr):
+    def one(lr, updates_per_step):
         if lr <= 0:
             raise ConfigError(f'learning rates must be > 0, got {lr}')
+        lr = _schedule(train_cfg.lr_schedule, lr, train_cfg.num_steps * updates_per_step)
         name = train_cfg.optimizer
         if name == 'adam':
             return optax.adam(lr, b1=train_cfg.b1, b2=train_cfg.b2)
@@ -65,12 +77,12 @@ def make_optimizers(train_cfg) -> tuple[optax.GradientTransformation, optax.Grad
             return optax.sgd(lr)
         raise ConfigError(f"unknown train.optimizer {name!r}; valid: adam, rmsprop, sgd")
 
-    d_tx = one(train_cfg.d_lr)
+    d_tx = one(train_cfg.d_lr, train_cfg.d_steps)
     if train_cfg.weight_clip < 0:
         raise ConfigError(f'train.weight_clip must be >= 0, got {train_cfg.weight_clip}')
     if train_cfg.weight_clip > 0:
         d_tx = optax.chain(d_tx, clip_params(train_cfg.weight_clip))
-    return one(train_cfg.g_lr), d_tx
+    return one(train_cfg.g_lr, 1), d_tx
 
 
 def sample_latent(key: jax.Array, shape: tuple[int, ...], dist: str = 'normal') -> jax.Array:
