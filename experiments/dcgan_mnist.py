@@ -1,7 +1,8 @@
 """DCGAN on MNIST (TFDS 'mnist'), non-saturating loss: digit-like samples within a few hundred steps on CPU.
 
 Offline, point it at the idx files with one flag:
-``python -m ganjax.main --config=experiments/dcgan_mnist.py --workdir=D --config.data.path=../shared/data/mnist``
+``python -m ganjax.main --config=experiments/dcgan_mnist.py --workdir=D \\
+    --config.data.path=../shared/data/mnist``
 """
 
 from experiments.base import get_config as base_config

@@ -31,11 +31,13 @@ def get_source(cfg, seed: int):
     if cfg.channels not in (0, 1, 3):
         raise ConfigError(f'data.channels must be 0 (keep), 1 or 3, got {cfg.channels}')
     if cfg.image_size < 0 or cfg.max_examples < 0 or cfg.prefetch < 0 or cfg.num_classes < 0:
-        raise ConfigError('data.image_size, data.max_examples, data.prefetch and data.num_classes must be >= 0')
+        raise ConfigError('data.image_size, data.max_examples, data.prefetch and data.num_classes '
+                          'must be >= 0')
     if cfg.path:
         from ganjax.data.files import read_files
 
-        images, labels, found = read_files(cfg.path, cfg.split, cfg.image_size, cfg.channels, cfg.max_examples)
+        images, labels, found = read_files(cfg.path, cfg.split, cfg.image_size, cfg.channels,
+                                           cfg.max_examples)
         store, name, where = ArrayStore(images, labels), Path(cfg.path).name, f'data.path {cfg.path!r}'
     else:
         from ganjax.data.tfds import load_tfds

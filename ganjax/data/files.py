@@ -126,7 +126,8 @@ def read_idx(p: Path, where: str) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise DataError(f'{where}: {p.name} holds {len(raw) - header} bytes of data, its header says {expected}')
+        raise DataError(f'{where}: {p.name} holds {len(raw) - header} bytes of data, '
+                        f'its header says {expected}')
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
 
 

@@ -74,8 +74,9 @@ def to_uint8_hwc(image: np.ndarray, where: str) -> np.ndarray:
 def convert_channels(images: np.ndarray, channels: int) -> np.ndarray:
     """Convert (..., C) uint8 images to ``channels`` (0 keeps them).
 
-    RGB -> gray uses ITU-R 601-2 luma in PIL's fixed-point form, ``(19595 R + 38470 G + 7471 B + 2^15) >> 16``,
-    so that converting an array here equals ``PIL.Image.convert('L')`` on the same pixels.
+    RGB -> gray uses ITU-R 601-2 luma in PIL's fixed-point form,
+    ``(19595 R + 38470 G + 7471 B + 2^15) >> 16``, so that converting an array here equals
+    ``PIL.Image.convert('L')`` on the same pixels.
     """
     have = images.shape[-1]
     if channels in (0, have):
@@ -242,7 +243,8 @@ class ImageSource:
         local = examples_per_step // process_count
         images, labels = self.store.take(self.indices(step, examples_per_step, process_index, process_count))
         if self.random_flip:
-            flip = flip_mask(self.seed, step, examples_per_step)[process_index * local:(process_index + 1) * local]
+            start = process_index * local
+            flip = flip_mask(self.seed, step, examples_per_step)[start:start + local]
             images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
         out = {'x': images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)}
         if self.num_classes:

@@ -1,4 +1,4 @@
-"""TFDS image datasets by name (``cifar10``, ``mnist``, ``celeb_a``, ``lsun/bedroom``, ...), read through TFDS.
+"""TFDS image datasets by name (``cifar10``, ``mnist``, ``celeb_a``, ``lsun/bedroom``, ...).
 
 Reading goes through TFDS's own builder (``tfds.builder(name, data_dir=...)``) and its random-access
 ``as_data_source`` (array_record files, decoded with PIL), which needs no TensorFlow. Datasets that were
@@ -192,7 +192,8 @@ def _store_from_tfrecord(tfds: Any, builder: Any, split: str, image_key: str, la
                          cfg: Any, where: str) -> ArrayStore:
     """Datasets prepared in tfrecord format (TFDS's default): read once with TensorFlow into memory."""
     if importlib.util.find_spec('tensorflow') is None:
-        raise DataError(f'{where} in {builder.data_dir} is stored as tfrecord, which needs tensorflow to read '
+        raise DataError(f'{where} in {builder.data_dir} is stored as tfrecord, which needs tensorflow '
+                        'to read '
                         '(pip install tensorflow-cpu); or re-prepare it with file_format="array_record"')
     try:
         data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
