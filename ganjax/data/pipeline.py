@@ -32,7 +32,7 @@ _FLIP_TAG = 0x666C6970
 
 
 class Store(Protocol):
-    """Random access to a dataset's preprocessed examples."""
+    """Random access to a dataset's preprocessed examples; ``take`` returns fresh arrays the caller owns."""
 
     def __len__(self) -> int: ...
 
@@ -214,6 +214,7 @@ class ImageSource:
         self.random_flip = bool(random_flip)
         self.prefetch = int(prefetch)
         self._perms: dict[int, np.ndarray] = {}
+        self._mirrored: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.store)
@@ -241,11 +242,23 @@ class ImageSource:
               process_count: int = 1) -> dict[str, np.ndarray]:
         """This process's slice of step ``step``: ``x`` float32 NHWC in [-1, 1] (+ ``label`` int32)."""
         local = examples_per_step // process_count
-        images, labels = self.store.take(self.indices(step, examples_per_step, process_index, process_count))
+        indices = self.indices(step, examples_per_step, process_index, process_count)
+        flip = None
         if self.random_flip:
             start = process_index * local
             flip = flip_mask(self.seed, step, examples_per_step)[start:start + local]
-            images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
+        if flip is not None and isinstance(self.store, ArrayStore):
+            # In memory, a mirrored copy made once turns every flip into part of the one gather (a
+            # per-batch reversed-stride copy costs ~15x the gather on this CPU; benchmarks/data_speed.py).
+            if self._mirrored is None:
+                imgs = self.store.images
+                self._mirrored = np.concatenate([imgs, imgs[:, :, ::-1]])
+            images = self._mirrored[indices + flip * len(self.store)]
+            labels = None if self.store.labels is None else self.store.labels[indices]
+        else:
+            images, labels = self.store.take(indices)
+            if flip is not None:
+                images[flip] = images[flip][:, :, ::-1]
         out = {'x': images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)}
         if self.num_classes:
             out['label'] = labels.astype(np.int32)
