@@ -15,12 +15,13 @@ on disk and each process decodes only the examples of its own slice, in the pref
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import socket
 import threading
 import urllib.parse
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -106,8 +107,26 @@ class LazyTFDSStore:
         return images, np.array([r[self.label_key] for r in records], dtype=np.int32)
 
 
+@contextlib.contextmanager
+def _quiet_absl() -> Iterator[None]:
+    """Hide TFDS's absl warnings (empty variant folders, missing OpenCV) so a user sees one error line."""
+    from absl import logging as absl_logging
+
+    before = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        yield
+    finally:
+        absl_logging.set_verbosity(before)
+
+
 def load_tfds(cfg: Any) -> tuple[Any, int]:
     """Open ``cfg.name``/``cfg.split`` from TFDS as a store; returns ``(store, num_classes in the data)``."""
+    with _quiet_absl():
+        return _load_tfds(cfg)
+
+
+def _load_tfds(cfg: Any) -> tuple[Any, int]:
     name = cfg.name
     where = f'TFDS dataset {name!r}'
     try:
