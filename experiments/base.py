@@ -78,6 +78,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     c.parallel = ml_collections.ConfigDict()
     c.parallel.mode = 'single'  # 'single' | 'sharded' | 'pmap'
+    c.parallel.multi_host = False  # call jax.distributed.initialize() (TPU pod slices, multi-node GPU)
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.every_steps = 0  # 0 = no checkpoints

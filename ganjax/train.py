@@ -24,10 +24,10 @@ import ml_collections
 import numpy as np
 
 from ganjax import config as config_lib
-from ganjax import data, models, viz
+from ganjax import data, models, parallel, viz
 from ganjax.metrics.toy import mode_metrics
 from ganjax.state import GANState, create_state, sample_latent
-from ganjax.step import jit_train_step, make_sample_fn
+from ganjax.step import make_sample_fn, make_train_step
 
 _EVAL_KEY = 0x5EED  # folded into the seed for the fixed evaluation latents
 
@@ -97,31 +97,41 @@ def write_outputs(workdir: Path, source, step: int, samples: np.ndarray, metrics
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     """Train as ``config`` says, writing everything under ``workdir``; returns the summary dict."""
     config_lib.validate(config)
+    if config.parallel.multi_host:
+        parallel.initialize_distributed()
+    par = parallel.setup(config)
     source = data.get_source(config.data, config.seed)
-    generator, discriminator = models.get_models(config.model, source.example_shape, source.num_classes)
-    train_step = jit_train_step(config, generator, discriminator)
+    generator, discriminator = models.get_models(config.model, source.example_shape, source.num_classes,
+                                                 bn_axis_name=par.axis_name)
+    train_step = par.compile(make_train_step(config, generator, discriminator, axis_name=par.axis_name))
     state = create_state(config, generator, discriminator, source.example_shape, source.num_classes)
-    sample_fn = make_sample_fn(generator)
+    sample_fn = make_sample_fn(models.get_models(config.model, source.example_shape, source.num_classes)[0])
     z_eval, labels_eval = eval_inputs(config, source.num_classes)
 
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    main_process = par.is_main_process
+    if main_process:
+        workdir.mkdir(parents=True, exist_ok=True)
     total = config.train.num_steps
     start = int(state.step)
-    batches = source.iterate(config.train.batch_size * config.train.d_steps, start_step=start)
+    state = par.place_state(state)
+    batches = source.iterate(config.train.batch_size * config.train.d_steps, start_step=start,
+                             process_index=jax.process_index(), process_count=jax.process_count())
     progress = Progress(total, start, workdir / 'metrics.jsonl')
-    print(f'training {config.model.name} on {source.name} for {total} steps '
-          f'(batch {config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s))',
-          flush=True)
+    if main_process:
+        print(f'training {config.model.name} on {source.name} for {total} steps (batch '
+              f'{config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s), '
+              f'{par.mode})', flush=True)
 
     for step in range(start + 1, total + 1):
-        state, metrics = train_step(state, next(batches))
-        if step % config.train.log_every == 0 or step == total:
-            progress.log(step, {k: float(v) for k, v in jax.device_get(metrics).items()})
+        state, metrics = train_step(state, par.place_batch(next(batches)))
+        if main_process and (step % config.train.log_every == 0 or step == total):
+            progress.log(step, {k: float(v) for k, v in jax.device_get(par.local_copy(metrics)).items()})
 
-    samples = generate(sample_fn, state, z_eval, labels_eval)
+    samples = generate(sample_fn, par.local_copy(state), z_eval, labels_eval)
     results = evaluate(source, samples)
-    write_outputs(workdir, source, total, samples, results)
-    if results:
-        print('final ' + '  '.join(f'{k} {v:.4f}' for k, v in results.items()), flush=True)
+    if main_process:
+        write_outputs(workdir, source, total, samples, results)
+        if results:
+            print('final ' + '  '.join(f'{k} {v:.4f}' for k, v in results.items()), flush=True)
     return {'step': total, 'metrics': results}
