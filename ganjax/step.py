@@ -19,7 +19,7 @@ are kept and ``metrics['nonfinite']`` counts it; the train loop decides whether 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import flax.linen as nn
 import jax
