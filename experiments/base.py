@@ -28,7 +28,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.conditional = False  # feed class labels to G and D
     c.data.num_classes = 0  # set from the data when 0 and conditional
     c.data.max_examples = 0  # cap on examples read (0 = all)
-    c.data.prefetch = 2
+    c.data.prefetch = 2  # steps assembled ahead in a background thread (0 = inline)
+    c.data.download = True  # TFDS: download and prepare a dataset that is not in data_dir (needs network)
 
     # Networks; see ganjax/models. Names resolve through ganjax.models.get_model.
     c.model = ml_collections.ConfigDict()
@@ -77,6 +78,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     c.parallel = ml_collections.ConfigDict()
     c.parallel.mode = 'single'  # 'single' | 'sharded' | 'pmap'
+    c.parallel.multi_host = False  # call jax.distributed.initialize() (TPU pod slices, multi-node GPU)
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.every_steps = 0  # 0 = no checkpoints

@@ -48,7 +48,7 @@ CORRUPT_DIR = 'corrupt'
 # Config keys that may change between a run and its resumption without changing what is computed (or whose
 # change is the point of resuming, like a longer ``train.num_steps``). Entries ending in '.' are sections.
 _FREE_KEYS = ('train.num_steps', 'train.log_every', 'train.on_nonfinite', 'eval.', 'checkpoint.',
-              'parallel.', 'data.prefetch', 'data.data_dir', 'data.path')
+              'parallel.', 'data.prefetch', 'data.data_dir', 'data.path', 'data.download')
 
 
 @dataclasses.dataclass

@@ -23,6 +23,20 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _enable_compilation_cache() -> None:
+    """Keep compiled steps on disk so that a second run of the same config starts in seconds.
+
+    ``GANJAX_COMPILATION_CACHE`` names the directory (default ``~/.cache/ganjax/xla``); set it to '' to
+    turn the cache off.
+    """
+    import jax
+
+    path = os.environ.get('GANJAX_COMPILATION_CACHE', os.path.expanduser('~/.cache/ganjax/xla'))
+    if path:
+        jax.config.update('jax_compilation_cache_dir', path)
+        jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
+
+
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     for arg in argv[1:]:
@@ -48,6 +62,8 @@ def run(argv: list[str] | None = None) -> int:
 
     from ganjax.errors import GanjaxError  # imported late: JAX start-up is not needed for flag errors
     from ganjax.train import train_and_evaluate
+
+    _enable_compilation_cache()
 
     try:
         train_and_evaluate(config, _WORKDIR.value)

@@ -33,11 +33,11 @@ import numpy as np
 
 from ganjax import checkpoint as checkpoint_lib
 from ganjax import config as config_lib
-from ganjax import data, failsafe, models, viz
+from ganjax import data, failsafe, models, parallel, viz
 from ganjax.errors import CheckpointError
 from ganjax.metrics.toy import mode_metrics
 from ganjax.state import GANState, create_state, sample_latent
-from ganjax.step import jit_train_step, make_sample_fn
+from ganjax.step import make_sample_fn, make_train_step
 
 _EVAL_KEY = 0x5EED  # folded into the seed for the fixed evaluation latents
 
@@ -126,53 +126,69 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
     faults). A preempted run returns ``{'step': s, 'metrics': {}, 'preempted': True}`` after saving.
     """
     config_lib.validate(config)
+    if config.parallel.multi_host:
+        parallel.initialize_distributed()
+    par = parallel.setup(config)
     source = source if source is not None else data.get_source(config.data, config.seed)
-    generator, discriminator = models.get_models(config.model, source.example_shape, source.num_classes)
-    train_step = jit_train_step(config, generator, discriminator)
+    generator, discriminator = models.get_models(config.model, source.example_shape, source.num_classes,
+                                                 bn_axis_name=par.axis_name)
+    train_step = par.compile(make_train_step(config, generator, discriminator, axis_name=par.axis_name))
     state = create_state(config, generator, discriminator, source.example_shape, source.num_classes)
-    sample_fn = make_sample_fn(generator)
+    sample_fn = make_sample_fn(models.get_models(config.model, source.example_shape, source.num_classes)[0])
     z_eval, labels_eval = eval_inputs(config, source.num_classes)
 
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    main_process = par.is_main_process
+    if main_process:
+        workdir.mkdir(parents=True, exist_ok=True)
+    # every process takes part in saving and restoring (Orbax coordinates who writes what)
     ckpt = checkpoint_lib.Checkpoints(workdir, config, source.example_shape, source.num_classes)
     with ckpt, failsafe.Preemption() as preemption:
-        state, watch = resume(ckpt, state, config, workdir)
+        state, watch = resume(ckpt, state, config, workdir, main_process)  # the logical, unplaced state
         total = config.train.num_steps
         start = int(state.step)
-        batches = source.iterate(config.train.batch_size * config.train.d_steps, start_step=start)
+        state = par.place_state(state)
+        batches = source.iterate(config.train.batch_size * config.train.d_steps, start_step=start,
+                                 process_index=jax.process_index(), process_count=jax.process_count())
         progress = Progress(total, start, workdir / 'metrics.jsonl')
-        print(f'training {config.model.name} on {source.name} for {total} steps '
-              f'(batch {config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s))',
-              flush=True)
+        if main_process:
+            print(f'training {config.model.name} on {source.name} for {total} steps (batch '
+                  f'{config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s), '
+                  f'{par.mode})', flush=True)
+        # checkpoints hold the logical state: under pmap one replica of it, otherwise the (global) state
+        saveable = (lambda s: par.local_copy(s)) if par.mode == 'pmap' else (lambda s: s)
 
         for step in range(start + 1, total + 1):
-            state, metrics = train_step(state, next(batches))
+            state, metrics = train_step(state, par.place_batch(next(batches)))
             watch.update(metrics, step)
             if step % config.train.log_every == 0 or step == total:
                 skipped = watch.check(ckpt.latest_step())
-                progress.log(step, {**{k: float(v) for k, v in jax.device_get(metrics).items()},
-                                    'nonfinite_total': float(skipped)})
+                if main_process:
+                    progress.log(step, {**{k: float(v) for k, v in
+                                           jax.device_get(par.local_copy(metrics)).items()},
+                                        'nonfinite_total': float(skipped)})
             if preemption.requested or ckpt.due(step):
-                save_checkpoint(ckpt, watch, step, state)
+                save_checkpoint(ckpt, watch, step, saveable(state))
             if preemption.requested:
-                print(f'stopped at step {step} by {preemption.requested}; checkpoint saved in '
-                      f'{ckpt.directory}', flush=True)
+                if main_process:
+                    print(f'stopped at step {step} by {preemption.requested}; checkpoint saved in '
+                          f'{ckpt.directory}', flush=True)
                 return {'step': step, 'metrics': {}, 'preempted': True}
         if ckpt.every > 0 or ckpt.latest_step() is not None:  # the final state, for exports and re-runs
-            save_checkpoint(ckpt, watch, total, state)
+            save_checkpoint(ckpt, watch, total, saveable(state))
         watch.check(ckpt.latest_step())
 
-    samples = generate(sample_fn, state, z_eval, labels_eval)
+    samples = generate(sample_fn, par.local_copy(state), z_eval, labels_eval)
     results = evaluate(source, samples)
-    write_outputs(workdir, source, total, samples, results)
-    if results:
-        print('final ' + '  '.join(f'{k} {v:.4f}' for k, v in results.items()), flush=True)
+    if main_process:
+        write_outputs(workdir, source, total, samples, results)
+        if results:
+            print('final ' + '  '.join(f'{k} {v:.4f}' for k, v in results.items()), flush=True)
     return {'step': total, 'metrics': results}
 
 
 def resume(ckpt: checkpoint_lib.Checkpoints, state: GANState, config: ml_collections.ConfigDict,
-           workdir: Path) -> tuple[GANState, failsafe.NonFiniteWatch]:
+           workdir: Path, main_process: bool = True) -> tuple[GANState, failsafe.NonFiniteWatch]:
     """``state`` replaced by the newest readable checkpoint's, if any, and a fresh non-finite watch."""
     restored = ckpt.restore_latest(state)
     total_before = 0
@@ -182,9 +198,10 @@ def resume(ckpt: checkpoint_lib.Checkpoints, state: GANState, config: ml_collect
             f'{config.train.num_steps}; raise train.num_steps or use a new --workdir')
     if restored is not None:
         state, total_before = restored.state, int(restored.meta.get('nonfinite_total', 0))
-        print(f'resuming from checkpoint step {restored.step} in {ckpt.directory}', flush=True)
-        trim_log(workdir / 'metrics.jsonl', restored.step)
-    elif (workdir / 'metrics.jsonl').exists():
+        if main_process:
+            print(f'resuming from checkpoint step {restored.step} in {ckpt.directory}', flush=True)
+            trim_log(workdir / 'metrics.jsonl', restored.step)
+    elif main_process and (workdir / 'metrics.jsonl').exists():
         trim_log(workdir / 'metrics.jsonl', 0)  # a run that died before its first checkpoint
     return state, failsafe.NonFiniteWatch(config.train.on_nonfinite, total_before)
 

@@ -57,10 +57,15 @@ class ToySource:
 
     def iterate(self, examples_per_step: int, start_step: int = 0,
                 process_index: int = 0, process_count: int = 1) -> Iterator[dict[str, np.ndarray]]:
-        """Yield this process's share of each step's examples, from ``start_step`` on."""
+        """Yield this process's share of each step's examples, from ``start_step`` on.
+
+        Each process draws the whole global batch (cheap for 2-D points) and keeps its contiguous slice,
+        so a run on several hosts sees exactly the data of a one-host run.
+        """
         local = examples_per_step // process_count
         step = start_step
         while True:
-            rng = np.random.default_rng([self.seed, step, process_index])
-            yield {'x': sample_mixture(rng, self.modes, self.std, local)}
+            rng = np.random.default_rng([self.seed, step])
+            x = sample_mixture(rng, self.modes, self.std, examples_per_step)
+            yield {'x': x[process_index * local:(process_index + 1) * local]}
             step += 1

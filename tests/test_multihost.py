@@ -1,0 +1,63 @@
+"""Two processes on localhost (jax.distributed over gloo) train exactly like one process with the same
+two devices; plus the per-host slicing arithmetic, and the batch/device divisibility error."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ganjax.data.toy import ToySource
+from tests.conftest import ROOT, tiny_config
+
+ARGS = ['-m', 'ganjax.main', '--config=experiments/toy_ring.py', '--config.parallel.mode=sharded',
+        '--config.train.num_steps=20', '--config.train.batch_size=32', '--config.model.width=16',
+        '--config.eval.num_samples=100']
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_hosts_get_disjoint_slices_of_the_global_batch():
+    c = tiny_config()
+    whole = next(ToySource(c.data, 3).iterate(48, start_step=5))['x']
+    parts = [next(ToySource(c.data, 3).iterate(48, start_step=5, process_index=i, process_count=3))['x']
+             for i in range(3)]
+    assert all(p.shape == (16, 2) for p in parts)
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+@pytest.mark.slow
+def test_two_processes_match_one(tmp_path):
+    base = {**os.environ, 'PYTHONPATH': str(ROOT), 'JAX_PLATFORMS': 'cpu'}
+    one = subprocess.run([sys.executable, *ARGS, f'--workdir={tmp_path / "one"}'], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600,
+                         env={**base, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'})
+    assert one.returncode == 0, one.stderr[-2000:]
+    env = {**base, 'JAX_COORDINATOR_ADDRESS': f'127.0.0.1:{_free_port()}', 'GANJAX_NUM_PROCESSES': '2'}
+    procs = [subprocess.Popen([sys.executable, *ARGS, f'--workdir={tmp_path / "two"}',
+                               '--config.parallel.multi_host=True'], cwd=ROOT, text=True,
+                              env={**env, 'GANJAX_PROCESS_ID': str(i)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for i in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    assert 'training mlp' in outs[0][0] and 'training mlp' not in outs[1][0]  # only process 0 logs
+    a = np.load(tmp_path / 'one' / 'samples.npz')['samples']
+    b = np.load(tmp_path / 'two' / 'samples.npz')['samples']
+    np.testing.assert_allclose(b, a, atol=1e-6)
+
+
+def test_batch_not_divisible_by_devices_is_exit_2(tmp_path):
+    r = subprocess.run([sys.executable, *ARGS, '--config.train.batch_size=30', f'--workdir={tmp_path / "w"}'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, 'PYTHONPATH': str(ROOT),
+                            'XLA_FLAGS': '--xla_force_host_platform_device_count=8'})
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: train.batch_size=30 does not divide by the 8 devices of parallel.mode='sharded'"]
+    assert not (tmp_path / 'w').exists()
