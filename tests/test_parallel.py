@@ -45,4 +45,5 @@ def test_dcgan_same_in_all_modes_and_batch_norm_is_global(tmp_path):
     # G has batch norm: its statistics ('gc' = g_collections) must be those of the global batch
     runs = _run_modes(tmp_path, 'dcgan', 5, 'model.g_batch_norm=True', 'train.log_every=1')
     assert any('batch_stats' in k for k in runs['single'])
-    _assert_same(runs, atol=1e-5)
+    # batch-norm statistics are sums over 8 shards in another order: a few elements differ by ~1.5e-5
+    _assert_same(runs, atol=5e-5)
