@@ -62,7 +62,8 @@ def _explicit_padding(padding: Padding, kernel: Sequence[int], strides: Sequence
 def _check_padding(padding: Padding, names: Sequence[str]) -> None:
     if isinstance(padding, str):
         if padding not in names:
-            raise ConfigError(f"unknown conv padding {padding!r}; valid: {', '.join(names)} or (lo, hi) pairs")
+            valid = ', '.join(names)
+            raise ConfigError(f'unknown conv padding {padding!r}; valid: {valid} or (lo, hi) pairs')
     elif len(padding) != 2 or any(len(p) != 2 for p in padding):
         raise ConfigError(f'conv padding must be two (lo, hi) pairs, got {padding!r}')
 
