@@ -58,7 +58,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.num_steps = 1000  # generator steps
     c.train.batch_size = 256  # global batch per discriminator step
     c.train.d_steps = 1  # discriminator (critic) updates per generator update
-    c.train.critic_loop = 'auto'  # 'unroll' | 'scan' | 'auto' (unroll on CPU, scan elsewhere)
+    c.train.critic_loop = 'auto'  # 'unroll' | 'scan' | 'auto' (see ganjax/step.py)
     c.train.optimizer = 'adam'  # 'adam' | 'rmsprop' | 'sgd'
     c.train.g_lr = 2e-4
     c.train.d_lr = 2e-4  # TTUR: set different rates for G and D

@@ -6,8 +6,10 @@ examples ``x[j * d_steps + i]``. That interleaving keeps each device's examples 
 batch is sharded on its leading axis.
 
 The critic loop is either unrolled (a Python loop traced ``d_steps`` times) or a ``lax.scan``;
-``train.critic_loop='auto'`` unrolls on CPU, where XLA runs conv-heavy scan bodies several times slower
-(see benchmarks/RESULTS.md), and scans elsewhere, where compile time is the scarcer resource.
+``train.critic_loop='auto'`` scans, except on CPU with XLA's own convolutions (``model.conv_impl='xla'``),
+whose scan bodies run several times slower there. With the matmul formulation that ``conv_impl='auto'``
+picks on CPU, the scanned loop runs as fast as the unrolled one and compiles ~4x faster
+(benchmarks/critic_loop.py, benchmarks/RESULTS_speed.md).
 
 Randomness: the key of step ``t`` is ``fold_in(state.rng, t)``. Under ``pmap`` (``axis_name`` given) each
 device draws the whole global batch's latents and noise and keeps its own slice, so devices differ, the
@@ -29,6 +31,7 @@ from jax import lax
 
 from ganjax import losses, penalties
 from ganjax.errors import ConfigError
+from ganjax.models.layers import resolve_impl
 from ganjax.state import GANState, make_optimizers, sample_latent
 
 Batch = dict[str, jax.Array]
@@ -45,9 +48,10 @@ def apply_model(module: nn.Module, params, collections, *args, train: bool):
     return module.apply(variables, *args, train=train), collections
 
 
-def resolve_critic_loop(name: str) -> str:
+def resolve_critic_loop(name: str, conv_impl: str = 'auto') -> str:
     if name == 'auto':
-        return 'unroll' if jax.default_backend() == 'cpu' else 'scan'
+        slow_scan = jax.default_backend() == 'cpu' and resolve_impl(conv_impl) == 'xla'
+        return 'unroll' if slow_scan else 'scan'
     if name not in ('unroll', 'scan'):
         raise ConfigError(f"unknown train.critic_loop {name!r}; valid: auto, unroll, scan")
     return name
@@ -76,7 +80,7 @@ def make_train_step(config, generator: nn.Module, discriminator: nn.Module, *,
     d_steps = int(config.train.d_steps)
     if d_steps < 1:
         raise ConfigError(f'train.d_steps must be >= 1, got {d_steps}')
-    critic_loop = resolve_critic_loop(config.train.critic_loop)
+    critic_loop = resolve_critic_loop(config.train.critic_loop, config.model.get('conv_impl', 'auto'))
     latent_dim = int(config.model.latent_dim)
     latent_dist = config.model.latent_dist
     ema_decay = float(config.train.ema_decay)
