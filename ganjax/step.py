@@ -80,7 +80,7 @@ def make_train_step(config, generator: nn.Module, discriminator: nn.Module, *,
     d_steps = int(config.train.d_steps)
     if d_steps < 1:
         raise ConfigError(f'train.d_steps must be >= 1, got {d_steps}')
-    critic_loop = resolve_critic_loop(config.train.critic_loop, config.model.get('conv_impl', 'auto'))
+    critic_loop = resolve_critic_loop(config.train.critic_loop, config.model.conv_impl)
     latent_dim = int(config.model.latent_dim)
     latent_dist = config.model.latent_dist
     ema_decay = float(config.train.ema_decay)
