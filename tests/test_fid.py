@@ -132,6 +132,19 @@ def test_frechet_singular_covariance_takes_eigh_branch():
         F.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
 
 
+def test_frechet_rank_deficient_matches_sample_formula():
+    # n < d: both covariances singular and non-diagonal. The non-zero eigenvalues of S1 S2 are the squared
+    # singular values of X2 X1^T / sqrt((n1-1)(n2-1)) for centred samples, an independent exact route.
+    rng = np.random.default_rng(5)
+    f1, f2 = rng.standard_normal((30, 120)), rng.standard_normal((25, 120)) * 0.7 + 0.2
+    x1, x2 = f1 - f1.mean(0), f2 - f2.mean(0)
+    tr_sqrt = np.linalg.svd(x2 @ x1.T, compute_uv=False).sum() / np.sqrt(29 * 24)
+    d = f1.mean(0) - f2.mean(0)
+    expect = d @ d + np.sum(x1 ** 2) / 29 + np.sum(x2 ** 2) / 24 - 2 * tr_sqrt
+    got = F.frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
+    assert abs(got - expect) <= 1e-8 * expect
+
+
 # ---------------------------------------------------------------- IS, KID, precision/recall, density/coverage
 
 def test_inception_score_extremes():
