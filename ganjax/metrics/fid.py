@@ -253,18 +253,26 @@ def load_stats(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------------------------------
 # Fréchet distance.
 
+def _sqrt_eigs(ev: jax.Array) -> jax.Array:
+    """sqrt of eigenvalues of a PSD matrix, with rounding noise (|ev| < n eps max ev) set to 0.
+
+    A singular covariance (fewer samples than dimensions) leaves hundreds of eigenvalues that are exactly
+    0 in theory and +-1e-13 in practice; their square roots would add a bias of ~1e-6 each.
+    """
+    tol = ev.shape[-1] * jnp.finfo(ev.dtype).eps * jnp.max(jnp.abs(ev))
+    return jnp.sqrt(jnp.where(ev > tol, ev, 0.0))
+
+
 def _trace_sqrt_product(s1: jax.Array, s2: jax.Array) -> jax.Array:
     """tr sqrt(S1 S2) for symmetric PSD S1, S2 via symmetric eigenproblems only."""
 
     def via_cholesky(chol: jax.Array) -> jax.Array:
-        ev = jnp.linalg.eigvalsh(chol.T @ s2 @ chol)
-        return jnp.sum(jnp.sqrt(jnp.clip(ev, 0.0)))
+        return jnp.sum(_sqrt_eigs(jnp.linalg.eigvalsh(chol.T @ s2 @ chol)))
 
     def via_eigh(_: jax.Array) -> jax.Array:
         w, v = jnp.linalg.eigh(s1)
-        root = (v * jnp.sqrt(jnp.clip(w, 0.0))) @ v.T
-        ev = jnp.linalg.eigvalsh(root @ s2 @ root)
-        return jnp.sum(jnp.sqrt(jnp.clip(ev, 0.0)))
+        root = (v * _sqrt_eigs(w)) @ v.T
+        return jnp.sum(_sqrt_eigs(jnp.linalg.eigvalsh(root @ s2 @ root)))
 
     chol = jnp.linalg.cholesky(s1)
     return lax.cond(jnp.all(jnp.isfinite(chol)), via_cholesky, via_eigh, chol)
