@@ -120,15 +120,17 @@ def _run(args: argparse.Namespace) -> None:
         acc = F.StreamingStats()
         kept, logits = [], []
         progress = F.Progress(f'{label} {src.spec}', len(src), enabled=not args.quiet)
-        for batch in src.batches(args.batch_size):
-            f, lg = extractor.features_and_logits(batch)
-            acc.update(f)
-            if need_feats:
-                kept.append(f)
-            if need_logits and lg is not None:
-                logits.append(lg)
-            progress(acc.n)
-        progress.close()
+        try:
+            for batch in src.batches(args.batch_size):
+                f, lg = extractor.features_and_logits(batch)
+                acc.update(f)
+                if need_feats:
+                    kept.append(f)
+                if need_logits and lg is not None:
+                    logits.append(lg)
+                progress(acc.n)
+        finally:
+            progress.close()  # ends the progress line, so an error message starts on its own line
         stats.append(acc.result())
         feats.append(np.concatenate(kept) if kept else None)
         if need_logits:

@@ -238,8 +238,10 @@ def no_weights(tmp_path, monkeypatch):
     monkeypatch.setenv(W.ENV_NO_FETCH, '1')
 
 
-def _assert_one_line_error(code, err, fragment):
+def _assert_one_line_error(code, err, fragment, after_progress=False):
     assert code == 2
+    if after_progress:  # the progress line ends first; the error is then the one last line
+        err = err.splitlines()[-1] + '\n'
     assert err.startswith('error: ') and err.count('\n') == 1, err
     assert fragment in err
 
@@ -325,4 +327,5 @@ def test_cli_folder_stats_equal_the_api(tmp_path):
     np.testing.assert_allclose(sigma, np.cov(f, rowvar=False), rtol=1e-5, atol=1e-9)
     Image.fromarray(np.zeros((16, 16, 4), np.uint8), 'RGBA').save(tmp_path / 'imgs' / 'alpha.png')
     code, _, err = run_cli([str(tmp_path / 'imgs'), str(tmp_path / 's.npz'), '--batch-size', '2'])
-    _assert_one_line_error(code, err, '1 or 3 channels')
+    _assert_one_line_error(code, err, '1 or 3 channels', after_progress=True)
+    assert 'Traceback' not in err

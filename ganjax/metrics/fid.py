@@ -416,9 +416,9 @@ def density_coverage(real: Any, fake: Any, k: int = 5) -> tuple[float, float]:
 class Progress:
     """One status line on stderr, rewritten in place: images done, of how many, and images/s."""
 
-    def __init__(self, label: str, total: int | None, stream: Any = sys.stderr,
-                 enabled: bool = True) -> None:
-        self.label, self.total, self.stream, self.enabled = label, total, stream, enabled
+    def __init__(self, label: str, total: int | None, stream: Any = None, enabled: bool = True) -> None:
+        self.label, self.total, self.enabled = label, total, enabled
+        self.stream = stream if stream is not None else sys.stderr
         self.start = time.perf_counter()
 
     def __call__(self, done: int) -> None:
