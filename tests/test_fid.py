@@ -93,17 +93,23 @@ def scipy_frechet(mu1, s1, mu2, s2):
     return float(d @ d + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
-def test_frechet_matches_scipy_on_random_full_rank():
+@pytest.fixture(params=['device', 'host'])
+def impl(request):
+    """Every Fréchet test runs on both implementations (JAX device program and host LAPACK)."""
+    return request.param
+
+
+def test_frechet_matches_scipy_on_random_full_rank(impl):
     rng = np.random.default_rng(2)
     d = 96
     a, b = rng.standard_normal((400, d)), rng.standard_normal((400, d)) @ rng.standard_normal((d, d)) * 0.3
     mu1, mu2 = a.mean(0), b.mean(0) + 0.5
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    ours, ref = F.frechet_distance(mu1, s1, mu2, s2), scipy_frechet(mu1, s1, mu2, s2)
+    ours, ref = F.frechet_distance(mu1, s1, mu2, s2, impl=impl), scipy_frechet(mu1, s1, mu2, s2)
     assert abs(ours - ref) <= 1e-6 * abs(ref)
 
 
-def test_frechet_closed_forms():
+def test_frechet_closed_forms(impl):
     rng = np.random.default_rng(3)
     d = 40
     a = rng.uniform(0.1, 4, d)
@@ -111,27 +117,29 @@ def test_frechet_closed_forms():
     mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
     # Diagonal covariances: sum (sqrt a - sqrt b)^2 plus the mean term.
     expect = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    np.testing.assert_allclose(F.frechet_distance(mu1, np.diag(a), mu2, np.diag(b)), expect, rtol=1e-10)
+    got = F.frechet_distance(mu1, np.diag(a), mu2, np.diag(b), impl=impl)
+    np.testing.assert_allclose(got, expect, rtol=1e-10)
     # Same Gaussian: 0. Scaled covariance c*S: tr(S) (1 + c - 2 sqrt(c)).
     q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     s = (q * a) @ q.T
-    assert abs(F.frechet_distance(mu1, s, mu1, s)) < 1e-9 * np.trace(s)
-    np.testing.assert_allclose(F.frechet_distance(mu1, s, mu1, 2.25 * s), np.trace(s) * (1 + 2.25 - 3.0),
+    assert abs(F.frechet_distance(mu1, s, mu1, s, impl=impl)) < 1e-9 * np.trace(s)
+    np.testing.assert_allclose(F.frechet_distance(mu1, s, mu1, 2.25 * s, impl=impl),
+                               np.trace(s) * (1 + 2.25 - 3.0),
                                rtol=1e-10)
 
 
-def test_frechet_singular_covariance_takes_eigh_branch():
+def test_frechet_singular_covariance_takes_eigh_branch(impl):
     # Rank-deficient S1 (fewer samples than dimensions): Cholesky fails; the eigh path must still be exact.
     a = np.array([0.0, 0.0, 1.0, 4.0, 9.0])
     b = np.array([2.0, 3.0, 1.0, 1.0, 4.0])
     expect = np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    np.testing.assert_allclose(F.frechet_distance(np.zeros(5), np.diag(a), np.zeros(5), np.diag(b)),
-                               expect, rtol=1e-10)
+    got = F.frechet_distance(np.zeros(5), np.diag(a), np.zeros(5), np.diag(b), impl=impl)
+    np.testing.assert_allclose(got, expect, rtol=1e-10)
     with pytest.raises(DataError):
         F.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
 
 
-def test_frechet_rank_deficient_matches_sample_formula():
+def test_frechet_rank_deficient_matches_sample_formula(impl):
     # n < d: both covariances singular and non-diagonal. The non-zero eigenvalues of S1 S2 are the squared
     # singular values of X2 X1^T / sqrt((n1-1)(n2-1)) for centred samples, an independent exact route.
     rng = np.random.default_rng(5)
@@ -140,7 +148,8 @@ def test_frechet_rank_deficient_matches_sample_formula():
     tr_sqrt = np.linalg.svd(x2 @ x1.T, compute_uv=False).sum() / np.sqrt(29 * 24)
     d = f1.mean(0) - f2.mean(0)
     expect = d @ d + np.sum(x1 ** 2) / 29 + np.sum(x2 ** 2) / 24 - 2 * tr_sqrt
-    got = F.frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
+    got = F.frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False),
+                             impl=impl)
     assert abs(got - expect) <= 1e-8 * expect
 
 
