@@ -75,6 +75,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval.num_samples = 2500
     c.eval.every_steps = 0  # 0 = only at the end
     c.eval.fid_every_steps = 0
+    c.eval.inception_weights = ''  # FID Inception weights file ('' = $GANJAX_INCEPTION_WEIGHTS, then cache)
 
     c.parallel = ml_collections.ConfigDict()
     c.parallel.mode = 'single'  # 'single' | 'sharded' | 'pmap'
