@@ -73,8 +73,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     c.eval = ml_collections.ConfigDict()
     c.eval.num_samples = 2500
-    c.eval.every_steps = 0  # 0 = only at the end
-    c.eval.fid_every_steps = 0
+    c.eval.fid_every_steps = 0  # image data: FID of the EMA generator every N steps and at the end (0 = off)
     c.eval.inception_weights = ''  # FID Inception weights file ('' = $GANJAX_INCEPTION_WEIGHTS, then cache)
 
     c.parallel = ml_collections.ConfigDict()

@@ -24,7 +24,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     t, e = config.train, config.eval
     for key, value, low in (('train.num_steps', t.num_steps, 1), ('train.batch_size', t.batch_size, 1),
                             ('train.d_steps', t.d_steps, 1), ('train.log_every', t.log_every, 1),
-                            ('eval.num_samples', e.num_samples, 1), ('eval.every_steps', e.every_steps, 0),
+                            ('eval.num_samples', e.num_samples, 1), ('eval.fid_every_steps', e.fid_every_steps, 0),
                             ('model.latent_dim', config.model.latent_dim, 1),
                             ('checkpoint.every_steps', config.checkpoint.every_steps, 0),
                             ('checkpoint.keep', config.checkpoint.keep, 1)):

@@ -86,10 +86,43 @@ def generate(sample_fn, state: GANState, z: jax.Array, labels: jax.Array | None,
     return np.concatenate(out)
 
 
-def evaluate(source, samples: np.ndarray) -> dict[str, float]:
+class FIDMonitor:
+    """FID of generated samples against statistics of the training data (``eval.fid_every_steps``).
+
+    The Inception weights load when the monitor is built, before anything is written, so missing weights
+    fail the run at once. The reference statistics of ``eval.num_samples`` training images are computed
+    once and cached in ``workdir/fid_reference_stats.npz`` (pytorch-fid's ``mu``/``sigma`` format).
+    """
+
+    def __init__(self, config: ml_collections.ConfigDict):
+        from ganjax.metrics import fid as fid_lib
+
+        self.fid_lib = fid_lib
+        self.extractor = fid_lib.InceptionFeatures(config.eval.inception_weights or None)
+        self.num_ref = config.eval.num_samples
+        self.reference: tuple[np.ndarray, np.ndarray] | None = None
+
+    def prepare(self, source, workdir: Path) -> None:
+        path = workdir / 'fid_reference_stats.npz'
+        if path.exists():
+            self.reference = self.fid_lib.load_stats(path)
+            return
+        chunk = min(self.num_ref, 500)
+        batches = source.iterate(chunk, start_step=0)
+        images = (next(batches)['x'] for _ in range(-(-self.num_ref // chunk)))
+        mu, sigma = self.extractor.stats(images)
+        self.fid_lib.save_stats(path, mu, sigma)
+        self.reference = (mu, sigma)
+
+    def __call__(self, samples: np.ndarray) -> float:
+        mu, sigma = self.extractor.stats([samples])
+        return float(self.fid_lib.frechet_distance(mu, sigma, *self.reference))
+
+
+def evaluate(source, samples: np.ndarray, fid: FIDMonitor | None = None) -> dict[str, float]:
     if not source.is_image:
         return mode_metrics(samples, source.modes, source.std)
-    return {}
+    return {'fid': fid(samples)} if fid is not None else {}
 
 
 def write_outputs(workdir: Path, source, step: int, samples: np.ndarray, metrics: dict[str, Any]) -> None:
@@ -139,8 +172,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
 
     workdir = Path(workdir)
     main_process = par.is_main_process
+    wants_fid = source.is_image and config.eval.fid_every_steps > 0
+    fid = FIDMonitor(config) if wants_fid and main_process else None
     if main_process:
         workdir.mkdir(parents=True, exist_ok=True)
+        if fid is not None:
+            fid.prepare(source, workdir)
     # every process takes part in saving and restoring (Orbax coordinates who writes what)
     ckpt = checkpoint_lib.Checkpoints(workdir, config, source.example_shape, source.num_classes)
     with ckpt, failsafe.Preemption() as preemption:
@@ -167,6 +204,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
                     progress.log(step, {**{k: float(v) for k, v in
                                            jax.device_get(par.local_copy(metrics)).items()},
                                         'nonfinite_total': float(skipped)})
+            if fid is not None and step % config.eval.fid_every_steps == 0 and step != total:
+                value = fid(generate(sample_fn, par.local_copy(state), z_eval, labels_eval))
+                print(f'step {step}/{total}  fid {value:.3f}', flush=True)
+                with (workdir / 'metrics.jsonl').open('a') as f:
+                    f.write(json.dumps({'step': step, 'fid': value}) + '\n')
             if preemption.requested or ckpt.due(step):
                 save_checkpoint(ckpt, watch, step, saveable(state))
             if preemption.requested:
@@ -179,7 +221,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
         watch.check(ckpt.latest_step())
 
     samples = generate(sample_fn, par.local_copy(state), z_eval, labels_eval)
-    results = evaluate(source, samples)
+    results = evaluate(source, samples, fid)
     if main_process:
         write_outputs(workdir, source, total, samples, results)
         if results:
