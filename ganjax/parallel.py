@@ -54,6 +54,16 @@ class Parallel:
     mesh: Mesh | None = None
 
     @property
+    def sync_every_step(self) -> bool:
+        """Whether the loop must wait for each step before dispatching the next.
+
+        XLA's CPU backend runs the collectives of emulated devices in-process; with several steps in
+        flight on a 2-core machine they were seen to deadlock (every device thread waiting in an
+        all-reduce rendezvous). Waiting per step costs little there and nothing elsewhere.
+        """
+        return self.mode != 'single' and jax.default_backend() == 'cpu' and jax.local_device_count() > 1
+
+    @property
     def is_main_process(self) -> bool:
         return jax.process_index() == 0
 

@@ -197,6 +197,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
 
         for step in range(start + 1, total + 1):
             state, metrics = train_step(state, par.place_batch(next(batches)))
+            if par.sync_every_step:
+                jax.block_until_ready(metrics)
             watch.update(metrics, step)
             if step % config.train.log_every == 0 or step == total:
                 skipped = watch.check(ckpt.latest_step())
