@@ -23,25 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # noqa: E402
 
-from experiments import wgan_gp_dcgan_cifar  # noqa: E402
-from ganjax.models import get_models  # noqa: E402
-from ganjax.state import create_state  # noqa: E402
-from ganjax.step import jit_train_step  # noqa: E402
-
-SHAPE = (32, 32, 3)
+from benchmarks.speed import setup_step  # noqa: E402
 
 
 def build(loop: str, conv_impl: str):
-    config = wgan_gp_dcgan_cifar.get_config()
-    with config.unlocked():
-        config.train.critic_loop = loop
-        config.model.conv_impl = conv_impl
-    generator, discriminator = get_models(config.model, SHAPE)
-    state = create_state(config, generator, discriminator, SHAPE)
-    n = config.train.d_steps * config.train.batch_size
-    batch = {'x': jax.random.uniform(jax.random.PRNGKey(1), (n, *SHAPE), minval=-1.0, maxval=1.0)}
+    step, state, batch = setup_step(conv_impl, loop)
     wall, cpu = time.perf_counter(), time.process_time()
-    compiled = jit_train_step(config, generator, discriminator).lower(state, batch).compile()
+    compiled = step.lower(state, batch).compile()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     state, metrics = compiled(state, batch)
     jax.block_until_ready(metrics)

@@ -44,7 +44,8 @@ from ganjax.step import jit_train_step  # noqa: E402
 SHAPE = (32, 32, 3)
 
 
-def _setup(conv_impl: str, critic_loop: str):
+def setup_step(conv_impl: str, critic_loop: str):
+    """The compiled-on-first-call step, a fresh state and a random batch of the issue's WGAN-GP recipe."""
     config = wgan_gp_dcgan_cifar.get_config()
     with config.unlocked():
         config.model.conv_impl = conv_impl
@@ -60,7 +61,7 @@ def reference_flops() -> float:
     """FLOPs of one iteration written the straightforward way (XLA's convolutions, critic loop unrolled),
     from XLA's cost analysis of the lowered step. ganjax's own formulation is not used for the count:
     its im2col matmuls also multiply the zero padding, and XLA counts a scan body once."""
-    step, state, batch = _setup('xla', 'unroll')
+    step, state, batch = setup_step('xla', 'unroll')
     cost = step.lower(state, batch).cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
     return float(cost['flops'])
@@ -68,7 +69,7 @@ def reference_flops() -> float:
 
 def ganjax_setup(conv_impl: str, critic_loop: str):
     """(compiled step, state, batch, compile seconds)."""
-    step, state, batch = _setup(conv_impl, critic_loop)
+    step, state, batch = setup_step(conv_impl, critic_loop)
     start = time.perf_counter()
     compiled = step.lower(state, batch).compile()
     compile_s = time.perf_counter() - start

@@ -52,7 +52,8 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 -- anything raised while reading flags or the file is user input
         if isinstance(e, (AttributeError, KeyError)):
             name = str(e).strip('"\'')
-            bad = [a.split('=', 1)[0][len('--config.'):] for a in argv if a.startswith('--config.') and name in a]
+            bad = [a.split('=', 1)[0][len('--config.'):] for a in argv
+                   if a.startswith('--config.') and name in a]
             return _fail(f"unknown config key {bad[0] if bad else name!r} (see experiments/base.py)")
         return _fail(e if isinstance(e, flags.Error) else f'{type(e).__name__}: {e}')
     if config is None:
