@@ -52,7 +52,3 @@ def get_models(cfg, example_shape: tuple[int, ...], num_classes: int = 0,
     if cfg.name not in _MODELS:
         raise ConfigError(f"unknown model.name {cfg.name!r}; valid names: {', '.join(sorted(_MODELS))}")
     return _MODELS[cfg.name](cfg, tuple(example_shape), num_classes, bn_axis_name)
-
-
-def has_batch_norm_in_discriminator(cfg) -> bool:
-    return cfg.name == 'dcgan' and bool(cfg.d_batch_norm)
