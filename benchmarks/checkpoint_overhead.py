@@ -1,15 +1,19 @@
 """How much slower a toy-ring run is with a checkpoint every 100 steps than with none.
 
 The toy-ring recipe (``experiments/toy_ring.py``: MLP width 128, depth 3, batch 256, R1) is built once and
-compiled once; then blocks of ``--block`` steps run alternately without and with checkpointing (the train
-loop's own calls: ``NonFiniteWatch.update`` every step in both, ``ganjax.train.save_checkpoint`` every 100
-steps in the second), ``--pairs`` times. Alternating blocks in one process cancels most of the drift in
-machine load that separate runs suffer on a shared CPU; the figure is the median over pairs of
-``time(with) / time(without) - 1``, in wall time and in the process's CPU time (all threads: the steps,
-XLA's pool and Orbax's writer threads), which a loaded shared machine disturbs much less than wall time.
-The last save is waited for inside its block, so the background writing is counted too.
+compiled once. Then intervals of ``--every`` steps run in pairs, one without and one with a checkpoint,
+``--pairs`` times, the order inside a pair alternating. The interval with a checkpoint starts with the train
+loop's own ``ganjax.train.save_checkpoint`` (the loop waits for the packing and host copy; Orbax writes
+in the background while the interval's steps run) and ends once that save is on disk, so its whole cost
+is counted; both kinds of interval end by waiting for their last step. Both run
+``NonFiniteWatch.update`` every step, as the train loop does.
 
-    PYTHONPATH=. python benchmarks/checkpoint_overhead.py [--block 500] [--pairs 8] [--every 100]
+Short intervals, alternated, put both arms under the same machine load: on a shared VM the load drifts
+over seconds, which made longer blocks disagree by +-15%. Reported: the overhead of all pairs together
+(sum of times with / sum without - 1: what a run of that many steps pays), the median over pairs and its
+interquartile range, and the cost of one save (mean extra time per pair).
+
+    PYTHONPATH=. python benchmarks/checkpoint_overhead.py [--pairs 60] [--every 100]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import tempfile
 import time
 
 import jax
+import numpy as np
 
 from experiments.toy_ring import get_config
 from ganjax import checkpoint, data, failsafe, models
@@ -30,8 +35,7 @@ from ganjax.train import save_checkpoint
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument('--block', type=int, default=500)
-    p.add_argument('--pairs', type=int, default=8)
+    p.add_argument('--pairs', type=int, default=60)
     p.add_argument('--every', type=int, default=100)
     a = p.parse_args()
     config = get_config()
@@ -43,52 +47,38 @@ def main() -> None:
     batches = source.iterate(config.train.batch_size * config.train.d_steps)
     watch = failsafe.NonFiniteWatch('stop')
     step = 0
-    for _ in range(20):  # compile and warm up
-        step += 1
-        state, metrics = step_fn(state, next(batches))
-        watch.update(metrics, step)
-    jax.block_until_ready(state)
 
     with tempfile.TemporaryDirectory() as tmp, checkpoint.Checkpoints(tmp, config, source.example_shape,
                                                                        source.num_classes) as ckpt:
-        def block(save: bool) -> tuple[float, float]:
+        def interval(save: bool) -> tuple[float, float]:
             nonlocal state, step
             t0, c0 = time.perf_counter(), time.process_time()
-            for _ in range(a.block):
+            for i in range(a.every):
                 step += 1
                 state, metrics = step_fn(state, next(batches))
                 watch.update(metrics, step)
-                if save and ckpt.due(step):
+                if save and i == 0:
                     save_checkpoint(ckpt, watch, step, state)
             jax.block_until_ready(state)
             ckpt.wait()
             return time.perf_counter() - t0, time.process_time() - c0
 
-        block(True)  # warm up Orbax (thread pools, first directory)
-        wall, cpu = [], []
+        for _ in range(3):  # compile, warm up Orbax (thread pools, first directories)
+            interval(True), interval(False)
+        times = {False: [], True: []}
         for i in range(a.pairs):
-            order = (False, True) if i % 2 == 0 else (True, False)
-            times = {s: block(s) for s in order}
-            wall.append(times[True][0] / times[False][0] - 1)
-            cpu.append(times[True][1] / times[False][1] - 1)
-            print(f'pair {i}: without {a.block / times[False][0]:7.1f} steps/s, with '
-                  f'{a.block / times[True][0]:7.1f} steps/s (wall {100 * wall[-1]:+.1f}%, '
-                  f'CPU time {100 * cpu[-1]:+.1f}%)', flush=True)
-        # the non-finite watch runs in both arms; its own cost per step, alone:
-        t0 = time.perf_counter()
-        for i in range(2000):
-            watch.update(metrics, step + i)
-        jax.block_until_ready(watch._record)
-        watch_us = (time.perf_counter() - t0) / 2000 * 1e6
-        t0 = time.perf_counter()
-        for i in range(200):
-            state, metrics = step_fn(state, next(batches))
-        jax.block_until_ready(state)
-        step_us = (time.perf_counter() - t0) / 200 * 1e6
-    print(f'NonFiniteWatch.update: {watch_us:.0f} us per call; one train step: {step_us:.0f} us')
-    for name, r in (('wall time', wall), ('CPU time (all threads)', cpu)):
-        print(f'checkpoint every {a.every} steps, {name}: median {100 * statistics.median(r):+.1f}% '
-              f'(min {100 * min(r):+.1f}%, max {100 * max(r):+.1f}%, {a.pairs} pairs of {a.block} steps)')
+            for save in ((False, True) if i % 2 == 0 else (True, False)):
+                times[save].append(interval(save))
+    (without, cpu_without), (with_, cpu_with) = (np.array(times[s]).T for s in (False, True))
+    ratios = with_ / without - 1
+    q1, q3 = np.percentile(ratios, [25, 75])
+    print(f'one train step: {1e3 * without.sum() / (a.pairs * a.every):.2f} ms; one save costs '
+          f'{1e3 * (with_ - without).mean():.1f} ms of wall time and {1e3 * (cpu_with - cpu_without).mean():.1f} '
+          'ms of CPU time (all threads; means over pairs)')
+    print(f'checkpoint every {a.every} steps, {a.pairs} pairs: overhead {100 * (with_.sum() / without.sum() - 1):+.1f}%'
+          f' over all pairs; median {100 * statistics.median(ratios):+.1f}% (interquartile '
+          f'{100 * q1:+.1f}% to {100 * q3:+.1f}%)')
+
 
 if __name__ == '__main__':
     main()

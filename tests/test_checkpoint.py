@@ -24,9 +24,10 @@ import pytest
 from tests.conftest import ROOT, tiny_config
 
 from ganjax import checkpoint as ckpt_lib
-from ganjax import failsafe
+from ganjax import failsafe, models
 from ganjax.data.toy import ToySource
 from ganjax.errors import CheckpointError, NonFiniteError
+from ganjax.state import create_state
 from ganjax.train import eval_inputs, train_and_evaluate
 from ganjax.step import make_sample_fn
 
@@ -65,7 +66,8 @@ def wait_for_checkpoint_after(proc: subprocess.Popen, workdir: Path, step: int, 
 
 
 def read_state(workdir: Path, step: int) -> dict:
-    """Every array of the saved state at ``step`` as numpy, read by Orbax without a target."""
+    """The saved state's packed arrays at ``step`` (``{'g_params.float32': ..., ...}``), read by Orbax
+    without a target."""
     with warnings.catch_warnings():  # Orbax warns that it takes the shardings from the file: intended here
         warnings.simplefilter('ignore', UserWarning)
         return ocp.PyTreeCheckpointer().restore(workdir.absolute() / 'checkpoints' / str(step) / 'state')
@@ -216,6 +218,33 @@ def test_preemption_turns_sigterm_into_a_flag_and_restores_the_handler():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_pack_unpack_round_trip_is_exact_and_groups_by_field_and_dtype():
+    c = tiny_config()
+    src = ToySource(c.data, c.seed)
+    G, D = models.get_models(c.model, src.example_shape, 0)
+    state = create_state(c, G, D, src.example_shape)
+    # a state in mid-run: every leaf different, and a non-param collection with a scalar and a 3-d array
+    leaves, treedef = jax.tree.flatten(state)
+    leaves = [np.asarray(jax.random.randint(jax.random.key(i), x.shape, 0, 1000).astype(x.dtype))
+              for i, x in enumerate(leaves)]
+    state = jax.tree.unflatten(treedef, leaves).replace(
+        g_collections={'batch_stats': {'mean': np.arange(24, dtype=np.float32).reshape(2, 3, 4),
+                                       'n': np.float32(7)}})
+    packed = jax.device_get(jax.jit(ckpt_lib.pack)(state))
+    assert sorted(packed) == ['generator.float32', 'train.float32', 'train.int32', 'train.uint32']
+    flat = lambda *trees: np.concatenate([np.ravel(x) for x in jax.tree.leaves(trees)])
+    np.testing.assert_array_equal(packed['generator.float32'],  # G's fields in GANState's order
+                                  flat(state.g_params, state.g_collections, state.ema_params))
+    ints = [x for x in jax.tree.leaves((state.step, state.g_opt_state, state.d_opt_state)) if x.dtype == np.int32]
+    np.testing.assert_array_equal(packed['train.int32'], flat(ints))  # step and the optimisers' counts
+    assert packed['train.uint32'].tolist() == np.asarray(state.rng).tolist()
+    assert flat(state.g_collections).tolist() == [*range(24), 7.0]  # raveled, in tree order
+    assert_trees_equal(ckpt_lib.unpack(packed, state), state)
+    n = packed['train.float32'].size
+    with pytest.raises(ValueError, match=fr'train.float32 is \({n - 1},\) float32, the state needs \({n},\)'):
+        ckpt_lib.unpack({**packed, 'train.float32': packed['train.float32'][:-1]}, state)
+
+
 def run_small(workdir, **kw):
     return train_and_evaluate(tiny_config(**{'train.num_steps': 30, 'checkpoint.every_steps': 10, **kw}),
                               workdir)
@@ -267,14 +296,17 @@ def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(small_run)
 def test_load_generator_reproduces_the_runs_samples(small_run):
     generator, params, collections, config = ckpt_lib.load_generator(small_run)
     assert config.model.width == 16 and config.train.num_steps == 20
-    assert_trees_equal(params, read_state(small_run, 20)['ema_params'])
+    flat = lambda tree: np.concatenate([np.ravel(x) for x in jax.tree.leaves(tree)])
+    g_20, ema_20 = np.split(read_state(small_run, 20)['generator.float32'], 2)  # the MLP has no collections
+    np.testing.assert_array_equal(flat(params), ema_20)
+    assert collections == {}
     z, labels = eval_inputs(config, 0)
     samples = np.asarray(make_sample_fn(generator)(params, collections, z, labels))
     np.testing.assert_array_equal(samples, np.load(small_run / 'samples.npz')['samples'])
     _, raw, _, _ = ckpt_lib.load_generator(small_run, step=10, ema=False)
-    assert_trees_equal(raw, read_state(small_run, 10)['g_params'])
-    ema_10 = read_state(small_run, 10)['ema_params']
-    assert not np.array_equal(raw['Dense_0']['kernel'], ema_10['Dense_0']['kernel'])  # really the raw ones
+    g_10, ema_10 = np.split(read_state(small_run, 10)['generator.float32'], 2)
+    np.testing.assert_array_equal(flat(raw), g_10)
+    assert not np.array_equal(g_10, ema_10)  # really the raw ones
     with pytest.raises(CheckpointError, match='no checkpoint step 7'):
         ckpt_lib.load_generator(small_run, step=7)
     with pytest.raises(CheckpointError, match='no checkpoints in'):
