@@ -2,7 +2,9 @@
 
 * :class:`Preemption`: SIGTERM/SIGINT only set a flag; the loop saves a checkpoint at the next step
   boundary and returns normally, so the process exits 0 within one step plus one save. A second signal
-  gets the previous behaviour back (for when even that is too slow).
+  gets the previous behaviour back (for when even that is too slow). With several processes they must all
+  stop at the same step (a checkpoint is saved by all of them together), whichever of them got the
+  signal and when: JAX's preemption sync service does that (see :class:`Preemption`).
 * :class:`NonFiniteWatch`: the compiled step already refuses every update whose loss or gradient is not
   finite and counts it in ``metrics['nonfinite']``. Reading that number every step would cost a host sync
   per step, so the watch folds it into a small device-side record (running total, first bad step, the
@@ -22,6 +24,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 
 from ganjax.errors import NonFiniteError
 
@@ -29,12 +32,22 @@ LOSS_KEYS = ('d_loss', 'penalty', 'g_loss')
 
 
 class Preemption:
-    """Context manager turning SIGTERM and SIGINT into a request to save and stop (:attr:`requested`)."""
+    """Context manager turning SIGTERM and SIGINT into a request to save and stop; ask :meth:`should_stop`
+    once per step, every step.
+
+    One process: a Python handler sets :attr:`requested` and the next step boundary stops. Several
+    processes (``jax.distributed``): ``jax.distributed.initialize`` starts JAX's preemption sync service,
+    whose C++ handler catches SIGTERM and tells every process; ``reached_preemption_sync_point(step)`` then
+    turns True on all of them at the same step, about a second later. A Python SIGTERM handler would
+    displace that C++ one, so in that case only SIGINT gets a Python handler, which forwards the request as
+    SIGTERM. (While training runs there, a second SIGTERM is swallowed by the service: use SIGINT or SIGKILL.)
+    """
 
     def __init__(self, signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)):
         self.signals = signals
         self.requested: str | None = None  # the signal's name once one arrived
         self._previous: dict[int, Any] = {}
+        self._synced = False
 
     def _handle(self, signum: int, frame) -> None:
         name = signal.Signals(signum).name
@@ -42,6 +55,8 @@ class Preemption:
             self.requested = name
             print(f'{name} received: saving a checkpoint at the next step boundary, then exiting '
                   f'(send it again to stop at once)', file=sys.stderr, flush=True)
+            if self._synced:
+                os.kill(os.getpid(), signal.SIGTERM)  # to the sync service, which tells the other processes
             return
         previous = self._previous.get(signum, signal.SIG_DFL)
         signal.signal(signum, previous)
@@ -51,8 +66,10 @@ class Preemption:
             os.kill(os.getpid(), signum)
 
     def __enter__(self) -> 'Preemption':
+        self._synced = jax.process_count() > 1 and _preemption_service() is not None
+        signals = [s for s in self.signals if not (self._synced and s == signal.SIGTERM)]
         if threading.current_thread() is threading.main_thread():  # handlers can only be set there
-            for s in self.signals:
+            for s in signals:
                 self._previous[s] = signal.signal(s, self._handle)
         return self
 
@@ -60,6 +77,21 @@ class Preemption:
         for s, previous in self._previous.items():
             signal.signal(s, previous)
         self._previous.clear()
+
+    def should_stop(self, step: int) -> bool:
+        """Whether to save and stop after ``step``: the same answer on every process."""
+        if self._synced:
+            if multihost_utils.reached_preemption_sync_point(step):
+                self.requested = self.requested or 'SIGTERM'
+                return True
+            return False
+        return self.requested is not None
+
+
+def _preemption_service() -> Any:
+    """JAX's preemption sync manager, if ``jax.distributed.initialize`` started one (it does by default)."""
+    from jax._src import distributed  # not public; without it, each process stops on its own signal
+    return getattr(getattr(distributed, 'global_state', None), 'preemption_sync_manager', None)
 
 
 def _first(x: jax.Array) -> jax.Array:

@@ -82,8 +82,8 @@ class Parallel:
             stacked = NamedSharding(Mesh(np.array(devices), (PMAP_AXIS,)), P(PMAP_AXIS))
             copies = lambda a: np.broadcast_to(np.asarray(a)[None], (len(devices), *np.shape(a)))
             return jax.device_put(jax.tree.map(copies, state), stacked)
-        if self.mode == 'sharded':
-            return jax.device_put(state, NamedSharding(self.mesh, P()))
+        if self.mode == 'sharded':  # from host memory: a committed device array would need a cross-host copy
+            return jax.device_put(jax.device_get(state), NamedSharding(self.mesh, P()))
         return state
 
     def place_batch(self, local_batch: dict[str, np.ndarray]) -> Any:

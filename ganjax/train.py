@@ -211,9 +211,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
                 print(f'step {step}/{total}  fid {value:.3f}', flush=True)
                 with (workdir / 'metrics.jsonl').open('a') as f:
                     f.write(json.dumps({'step': step, 'fid': value}) + '\n')
-            if preemption.requested or ckpt.due(step):
+            stop = preemption.should_stop(step)
+            if stop or ckpt.due(step):
                 save_checkpoint(ckpt, watch, step, saveable(state))
-            if preemption.requested:
+            if stop:
                 if main_process:
                     print(f'stopped at step {step} by {preemption.requested}; checkpoint saved in '
                           f'{ckpt.directory}', flush=True)

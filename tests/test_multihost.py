@@ -2,9 +2,11 @@
 two devices; plus the per-host slicing arithmetic, and the batch/device divisibility error."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -32,6 +34,20 @@ def test_hosts_get_disjoint_slices_of_the_global_batch():
     np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
+def start_two(workdir, *extra: str) -> list[subprocess.Popen]:
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'JAX_PLATFORMS': 'cpu',
+           'JAX_COORDINATOR_ADDRESS': f'127.0.0.1:{_free_port()}', 'GANJAX_NUM_PROCESSES': '2'}
+    return [subprocess.Popen([sys.executable, *ARGS, f'--workdir={workdir}', '--config.parallel.multi_host=True',
+                              *extra], cwd=ROOT, text=True, env={**env, 'GANJAX_PROCESS_ID': str(i)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+
+
+def finish_two(procs: list[subprocess.Popen], timeout: float = 600) -> list[tuple[str, str]]:
+    outs = [p.communicate(timeout=timeout) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    return outs
+
+
 @pytest.mark.slow
 def test_two_processes_match_one(tmp_path):
     base = {**os.environ, 'PYTHONPATH': str(ROOT), 'JAX_PLATFORMS': 'cpu'}
@@ -39,13 +55,7 @@ def test_two_processes_match_one(tmp_path):
                          text=True, timeout=600,
                          env={**base, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'})
     assert one.returncode == 0, one.stderr[-2000:]
-    env = {**base, 'JAX_COORDINATOR_ADDRESS': f'127.0.0.1:{_free_port()}', 'GANJAX_NUM_PROCESSES': '2'}
-    procs = [subprocess.Popen([sys.executable, *ARGS, f'--workdir={tmp_path / "two"}',
-                               '--config.parallel.multi_host=True'], cwd=ROOT, text=True,
-                              env={**env, 'GANJAX_PROCESS_ID': str(i)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE) for i in range(2)]
-    outs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    outs = finish_two(start_two(tmp_path / 'two'))
     assert 'training mlp' in outs[0][0] and 'training mlp' not in outs[1][0]  # only process 0 logs
     a = np.load(tmp_path / 'one' / 'samples.npz')['samples']
     b = np.load(tmp_path / 'two' / 'samples.npz')['samples']
@@ -85,3 +95,31 @@ def test_checkpoint_moves_between_8_sharded_devices_and_1(tmp_path, first, secon
     a = np.load(tmp_path / 'moved' / 'samples.npz')['samples']
     b = np.load(tmp_path / 'straight' / 'samples.npz')['samples']
     np.testing.assert_allclose(a, b, atol=1e-4)  # 8-way sums differ from 1-way only in rounding
+
+
+@pytest.mark.slow
+def test_sigterm_to_one_process_stops_both_at_the_same_step_then_resumes_exactly(tmp_path):
+    """Only process 1 gets SIGTERM; both save the same step and exit 0 (had they stopped at different
+    steps, each would wait forever for the other's part of the save), and resuming ends where a run that
+    was never stopped ends."""
+    run = ['--config.train.num_steps=1500', '--config.checkpoint.every_steps=50', '--config.train.log_every=500',
+           '--config.train.lr_schedule=constant']
+    workdir = tmp_path / 'stopped'
+    procs = start_two(workdir, *run)
+    t0 = time.time()
+    while not (workdir / 'checkpoints' / '50').is_dir():
+        assert time.time() - t0 < 300 and all(p.poll() is None for p in procs), 'no checkpoint at step 50'
+        time.sleep(0.02)
+    procs[1].send_signal(signal.SIGTERM)
+    outs = finish_two(procs, timeout=300)
+    line = [l for l in outs[0][0].splitlines() if l.startswith('stopped at step')]
+    assert line, outs[0][0][-2000:]
+    stopped = int(line[0].split()[3])
+    assert 50 < stopped < 1500
+    assert max(int(p.name) for p in (workdir / 'checkpoints').iterdir() if p.name.isdigit()) == stopped
+    assert not (workdir / 'samples.npz').exists()
+    outs = finish_two(start_two(workdir, *run))
+    assert f'resuming from checkpoint step {stopped}' in outs[0][0]
+    finish_two(start_two(tmp_path / 'straight', *run))
+    np.testing.assert_array_equal(np.load(workdir / 'samples.npz')['samples'],
+                                  np.load(tmp_path / 'straight' / 'samples.npz')['samples'])
