@@ -81,7 +81,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.parallel.multi_host = False  # call jax.distributed.initialize() (TPU pod slices, multi-node GPU)
 
     c.checkpoint = ml_collections.ConfigDict()
-    c.checkpoint.every_steps = 0  # 0 = no checkpoints
+    # every N steps and at the end (0 = never); a save costs ~15 ms of the loop's time on a 2-core CPU
+    c.checkpoint.every_steps = 1000
     c.checkpoint.keep = 3
 
     c.lock()
