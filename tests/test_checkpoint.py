@@ -313,6 +313,24 @@ def test_load_generator_reproduces_the_runs_samples(small_run):
         ckpt_lib.load_generator(small_run / 'nothing')
 
 
+@pytest.mark.slow
+def test_load_generator_with_batch_norm_statistics(tmp_path):
+    """A generator with collections (batch norm): its statistics come back too, and sample as the run did."""
+    from tests.data_helpers import MNIST_DIR, require
+    require(MNIST_DIR, 'the shared MNIST test set, see ../shared/data/README.md')
+    c = tiny_config(**{'model.name': 'dcgan', 'model.width': 8, 'model.latent_dim': 16, 'model.g_batch_norm': True,
+                       'data.name': 'mnist', 'data.path': str(MNIST_DIR), 'data.max_examples': 64,
+                       'train.num_steps': 3, 'train.batch_size': 8, 'eval.num_samples': 16})
+    train_and_evaluate(c, tmp_path)
+    generator, params, collections, config = ckpt_lib.load_generator(tmp_path)
+    stats = collections['batch_stats']
+    assert jax.tree.leaves(stats) and any(np.abs(x).max() > 0 for x in jax.tree.leaves(stats))
+    z, labels = eval_inputs(config, 0)
+    samples = np.asarray(make_sample_fn(generator)(params, collections, z, labels))
+    as_saved = np.clip(np.rint((samples + 1) * 127.5), 0, 255).astype(np.uint8)  # images are saved as uint8
+    np.testing.assert_array_equal(as_saved, np.load(tmp_path / 'samples.npz')['samples'])
+
+
 DEVICE_SCRIPT = r'''
 import sys
 import jax, numpy as np
