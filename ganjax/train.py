@@ -13,7 +13,8 @@ printing progress (losses, steps/s, ETA) every ``train.log_every`` steps and app
 Failure safety (see :mod:`ganjax.checkpoint` and :mod:`ganjax.failsafe`): with ``checkpoint.every_steps``
 > 0 the whole state is saved every that many steps and at the end; a workdir holding checkpoints is resumed
 from the newest readable one, so re-running the same command after a crash continues the same run (same
-keys, same data). SIGTERM/SIGINT save a checkpoint at the next step boundary and return normally. A
+keys, same data). SIGTERM/SIGINT save a checkpoint at the next step boundary (with several processes, at
+the step they all agree on) and return normally. A
 non-finite loss or gradient stops the run with :class:`~ganjax.errors.NonFiniteError`
 (``train.on_nonfinite='stop'``) before any later state is saved, or is skipped and counted (``'skip'``).
 Step ``t`` is the ``t``-th generator update; it consumes the data of source step ``t - 1``.
