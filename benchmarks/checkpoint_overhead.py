@@ -19,7 +19,6 @@ interquartile range, and the cost of one save (mean extra time per pair).
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 
@@ -76,7 +75,7 @@ def main() -> None:
           f'{1e3 * (with_ - without).mean():.1f} ms of wall time and {1e3 * (cpu_with - cpu_without).mean():.1f} '
           'ms of CPU time (all threads; means over pairs)')
     print(f'checkpoint every {a.every} steps, {a.pairs} pairs: overhead {100 * (with_.sum() / without.sum() - 1):+.1f}%'
-          f' over all pairs; median {100 * statistics.median(ratios):+.1f}% (interquartile '
+          f' over all pairs; median {100 * np.median(ratios):+.1f}% (interquartile '
           f'{100 * q1:+.1f}% to {100 * q3:+.1f}%)')
 
 

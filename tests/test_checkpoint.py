@@ -66,11 +66,16 @@ def wait_for_checkpoint_after(proc: subprocess.Popen, workdir: Path, step: int, 
 
 
 def read_state(workdir: Path, step: int) -> dict:
-    """The saved state's packed arrays at ``step`` (``{'g_params.float32': ..., ...}``), read by Orbax
+    """The saved state's packed arrays at ``step`` (``{'generator.float32': ..., ...}``), read by Orbax
     without a target."""
     with warnings.catch_warnings():  # Orbax warns that it takes the shardings from the file: intended here
         warnings.simplefilter('ignore', UserWarning)
         return ocp.PyTreeCheckpointer().restore(workdir.absolute() / 'checkpoints' / str(step) / 'state')
+
+
+def flat(*trees) -> np.ndarray:
+    """Every leaf raveled and concatenated in tree order: the packing, by hand."""
+    return np.concatenate([np.ravel(x) for x in jax.tree.leaves(trees)])
 
 
 def assert_trees_equal(a, b) -> None:
@@ -232,7 +237,6 @@ def test_pack_unpack_round_trip_is_exact_and_groups_by_field_and_dtype():
                                        'n': np.float32(7)}})
     packed = jax.device_get(jax.jit(ckpt_lib.pack)(state))
     assert sorted(packed) == ['generator.float32', 'train.float32', 'train.int32', 'train.uint32']
-    flat = lambda *trees: np.concatenate([np.ravel(x) for x in jax.tree.leaves(trees)])
     np.testing.assert_array_equal(packed['generator.float32'],  # G's fields in GANState's order
                                   flat(state.g_params, state.g_collections, state.ema_params))
     ints = [x for x in jax.tree.leaves((state.step, state.g_opt_state, state.d_opt_state)) if x.dtype == np.int32]
@@ -296,7 +300,6 @@ def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(small_run)
 def test_load_generator_reproduces_the_runs_samples(small_run):
     generator, params, collections, config = ckpt_lib.load_generator(small_run)
     assert config.model.width == 16 and config.train.num_steps == 20
-    flat = lambda tree: np.concatenate([np.ravel(x) for x in jax.tree.leaves(tree)])
     g_20, ema_20 = np.split(read_state(small_run, 20)['generator.float32'], 2)  # the MLP has no collections
     np.testing.assert_array_equal(flat(params), ema_20)
     assert collections == {}
