@@ -26,9 +26,7 @@ import jax
 import numpy as np
 
 from experiments.toy_ring import get_config
-from ganjax import checkpoint, data, failsafe, models
-from ganjax.state import create_state
-from ganjax.step import jit_train_step
+from ganjax import checkpoint, data, failsafe, games
 from ganjax.train import save_checkpoint
 
 
@@ -40,15 +38,14 @@ def main() -> None:
     config = get_config()
     config.checkpoint.every_steps = a.every
     source = data.get_source(config.data, config.seed)
-    G, D = models.get_models(config.model, source.example_shape, source.num_classes)
-    step_fn = jit_train_step(config, G, D)
-    state = create_state(config, G, D, source.example_shape, source.num_classes)
-    batches = source.iterate(config.train.batch_size * config.train.d_steps)
+    game, _, state, step_fn = games.setup(config, games.DataSpec(source.example_shape, source.num_classes))
+    step_fn = jax.jit(step_fn, donate_argnums=0)
+    batches = source.iterate(config.train.batch_size * game.batch_splits)
     watch = failsafe.NonFiniteWatch('stop')
     step = 0
 
     with tempfile.TemporaryDirectory() as tmp, checkpoint.Checkpoints(tmp, config, source.example_shape,
-                                                                       source.num_classes) as ckpt:
+                                                                       source.num_classes, game.sampler) as ckpt:
         def interval(save: bool) -> tuple[float, float]:
             nonlocal state, step
             t0, c0 = time.perf_counter(), time.process_time()

@@ -18,9 +18,7 @@ import jax
 import numpy as np
 
 from experiments.base import get_config
-from ganjax import data, models
-from ganjax.state import create_state
-from ganjax.step import jit_train_step
+from ganjax import data, games
 
 
 def throughput(source, examples_per_step: int, steps: int) -> float:
@@ -51,9 +49,8 @@ def main() -> None:
     for e in (64, 320):
         print(f'pipeline, one thread, {e} examples/step: {throughput(source, e, 50):,.0f} images/s')
 
-    g, d = models.get_models(config.model, source.example_shape, source.num_classes)
-    step = jit_train_step(config, g, d)
-    state = create_state(config, g, d, source.example_shape, source.num_classes)
+    _, _, state, step = games.setup(config, games.DataSpec(source.example_shape, source.num_classes))
+    step = jax.jit(step, donate_argnums=0)
     batches = source.iterate(config.train.batch_size, start_step=0)
     for _ in range(3):  # compile and warm up
         state, metrics = step(state, next(batches))

@@ -6,8 +6,8 @@ transposed convs (BN + ReLU between), tanh; D = three kernel-3 stride-2 pad-1 co
 Linear(4x4x4D -> 1); D = 64. One iteration = 5 critic updates (Wasserstein loss + gradient penalty,
 lambda 10, fresh latents each) + 1 generator update, batch 64, Adam(1e-4, 0.5, 0.9) for both.
 
-ganjax is timed through ``ganjax.step.jit_train_step`` (the factory the train loop uses) on the state
-``ganjax.state.create_state`` builds; the PyTorch peer is written below. Both consume the same kind of
+ganjax is timed through ``ganjax.step.jit_train_step`` on the game, optimisers and state that
+``ganjax.games.setup`` builds (what the train loop uses); the PyTorch peer is written below. Both consume the same kind of
 input (5 x 64 images per iteration). The two are timed in interleaved rounds so that both see the same
 machine load; the medians of the per-iteration times and the median of the per-round ratios are
 reported. Achieved GFLOP/s of ganjax's step uses XLA's cost analysis of the iteration written the
@@ -37,8 +37,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from experiments import wgan_gp_dcgan_cifar  # noqa: E402
-from ganjax.models import get_models  # noqa: E402
-from ganjax.state import create_state  # noqa: E402
+from ganjax import games  # noqa: E402
 from ganjax.step import jit_train_step  # noqa: E402
 
 SHAPE = (32, 32, 3)
@@ -50,11 +49,10 @@ def setup_step(conv_impl: str, critic_loop: str):
     with config.unlocked():
         config.model.conv_impl = conv_impl
         config.train.critic_loop = critic_loop
-    generator, discriminator = get_models(config.model, SHAPE)
-    state = create_state(config, generator, discriminator, SHAPE)
+    game, optimizers, state, _ = games.setup(config, games.DataSpec(SHAPE))
     n = config.train.d_steps * config.train.batch_size
     batch = {'x': jax.random.uniform(jax.random.PRNGKey(1), (n, *SHAPE), minval=-1.0, maxval=1.0)}
-    return jit_train_step(config, generator, discriminator), state, batch
+    return jit_train_step(game, optimizers, **games.step_options(config)), state, batch
 
 
 def reference_flops() -> float:

@@ -31,7 +31,12 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.prefetch = 2  # steps assembled ahead in a background thread (0 = inline)
     c.data.download = True  # TFDS: download and prepare a dataset that is not in data_dir (needs network)
 
-    # Networks; see ganjax/models. Names resolve through ganjax.models.get_model.
+    # The game: which networks train how (ganjax/games). 'adversarial' (G against D, with the loss and
+    # penalty below) or the dotted path of a module with a build(config, spec, axis_name) function.
+    c.game = ml_collections.ConfigDict()
+    c.game.name = 'adversarial'
+
+    # Networks; see ganjax/models. Names resolve through ganjax.models.get_models.
     c.model = ml_collections.ConfigDict()
     c.model.name = 'mlp'
     c.model.latent_dim = 2
@@ -40,6 +45,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.depth = 3  # MLP hidden layers
     c.model.g_batch_norm = True  # conv generators: batch norm after each hidden layer
     c.model.d_batch_norm = False  # conv discriminators: batch norm (not with gradient penalties)
+    c.model.d_spectral_norm = False  # mlp/dcgan discriminators: spectral norm (Miyato et al. 2018)
     c.model.conv_impl = 'auto'  # how strided/transposed convs are lowered; see models/layers.py
 
     # Adversarial loss and regularisers; see ganjax/losses.py and ganjax/penalties.py.

@@ -2,11 +2,12 @@
 
 A checkpoint is one Orbax step directory ``WORKDIR/checkpoints/<step>/`` holding
 
-* the item ``state``: the whole :class:`~ganjax.state.GANState` (both networks and their collections, both
-  optimiser states, the EMA, the step and the PRNG key), written by Orbax's standard handler as a few
-  packed arrays (see :func:`pack`), so it can be restored onto any device layout;
-* the step's custom metadata (JSON): the config, the data position, the example shape, the state's layout
-  (every leaf's path, shape and dtype) and the run's count of skipped non-finite updates.
+* the item ``state``: the whole :class:`~ganjax.state.GANState` (every network's parameters, collections,
+  optimiser state and EMA, the game's extra state, the step and the PRNG key), written by Orbax's standard
+  handler as a few packed arrays (see :func:`pack`), so it can be restored onto any device layout;
+* the step's custom metadata (JSON): the config, the data position, the example shape, the game's sampler
+  network, the state's layout (every leaf's path, shape and dtype) and the run's count of skipped
+  non-finite updates.
 
 Nothing else is needed to continue exactly: the step's PRNG key is ``fold_in(state.rng, state.step)`` and
 every data source is a pure function of ``(seed, step)``, so the data position is the step itself (it is
@@ -14,8 +15,8 @@ stored separately anyway, and checked, so that a future stateful pipeline has a 
 
 Why packed: what an Orbax save costs is mostly Python work per save (~30 ms of CPU) and per array (~1.5 ms),
 not bytes. The toy ring's state has 62 arrays and a step of ~5 ms, so saving them one by one every 100 steps
-made the run ~27% slower. Packed, it is four arrays: one per dtype for the generator's fields (so that
-:func:`load_generator` reads only those) and one per dtype for the rest. The state is replicated on every
+made the run ~27% slower. Packed, it is a few arrays: one per dtype for the sampler network's parameters,
+collections and EMA (so that :func:`load_generator` reads only those) and one per dtype for the rest. The state is replicated on every
 device (ganjax shards the batch, never the state), so the packed arrays are copied to host memory once and
 handed to Orbax as NumPy arrays, which only process 0 writes; an array that is not fully replicated would
 be handed to Orbax as the ``jax.Array`` it is.
@@ -52,15 +53,17 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from ganjax.errors import CheckpointError
-from ganjax.state import GANState
+from ganjax.state import GANState, split_variables
 
 PyTree = Any
 
-FORMAT = 2  # 1: one Orbax array per leaf and a JSON item (before packing)
+# 1: one Orbax array per leaf and a JSON item; 2: packed two-network state (g_params, d_params, ...);
+# 3: packed state keyed by network (params['G'], ...) with the game's extra state
+FORMAT = 3
 CHECKPOINT_DIR = 'checkpoints'
 CORRUPT_DIR = 'corrupt'
-# GANState fields packed apart from the rest, so that sampling reads only these.
-GENERATOR_FIELDS = ('g_params', 'g_collections', 'ema_params')
+# GANState tables whose sampler-network entries are packed apart from the rest, so sampling reads only those.
+SAMPLER_FIELDS = ('params', 'collections', 'ema')
 
 # Config keys that may change between a run and its resumption without changing what is computed (or whose
 # change is the point of resuming, like a longer ``train.num_steps``). Entries ending in '.' are sections.
@@ -120,29 +123,32 @@ def state_layout(state: PyTree) -> list[list[Any]]:
     return [[jax.tree_util.keystr(path), list(leaf.shape), str(leaf.dtype)] for path, leaf in leaves]
 
 
-def _group(path: tuple[Any, ...], leaf: Any) -> str:
-    """The packed array a leaf goes into: ``'generator.<dtype>'`` for :data:`GENERATOR_FIELDS`,
-    ``'train.<dtype>'`` for the other top-level fields."""
-    top = path[0]
-    field = getattr(top, 'name', getattr(top, 'key', top))
-    return f"{'generator' if field in GENERATOR_FIELDS else 'train'}.{jnp.dtype(leaf.dtype).name}"
+def _key(entry: Any) -> Any:
+    return getattr(entry, 'name', getattr(entry, 'key', entry))
 
 
-def pack(state: PyTree) -> dict[str, jax.Array]:
+def _group(path: tuple[Any, ...], leaf: Any, sampler: str) -> str:
+    """The packed array a leaf goes into: ``'sampler.<dtype>'`` for the sampler network's entries of
+    :data:`SAMPLER_FIELDS`, ``'train.<dtype>'`` for everything else."""
+    own = _key(path[0]) in SAMPLER_FIELDS and len(path) > 1 and _key(path[1]) == sampler
+    return f"{'sampler' if own else 'train'}.{jnp.dtype(leaf.dtype).name}"
+
+
+def pack(state: PyTree, sampler: str) -> dict[str, jax.Array]:
     """``state``'s leaves raveled and concatenated, in tree order, into one 1-D array per group of
     :func:`_group`. Jittable; the inverse is :func:`unpack`, given a tree of the same structure, shapes
     and dtypes."""
     groups: dict[str, list[jax.Array]] = {}
     for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
-        groups.setdefault(_group(path, leaf), []).append(jnp.ravel(leaf))
+        groups.setdefault(_group(path, leaf, sampler), []).append(jnp.ravel(leaf))
     return {name: jnp.concatenate(parts) for name, parts in groups.items()}
 
 
-def unpack(packed: dict[str, np.ndarray], like: PyTree) -> PyTree:
+def unpack(packed: dict[str, np.ndarray], like: PyTree, sampler: str) -> PyTree:
     """The tree of ``like``'s structure whose leaves are cut from ``packed`` (host arrays, as :func:`pack`
     made them). Raises ValueError if a packed array's size does not match ``like``'s leaves."""
     leaves, treedef = jax.tree_util.tree_flatten_with_path(like)
-    names = [_group(path, leaf) for path, leaf in leaves]
+    names = [_group(path, leaf, sampler) for path, leaf in leaves]
     sizes = [int(np.prod(leaf.shape, dtype=np.int64)) for _, leaf in leaves]
     for name in dict.fromkeys(names):
         need = f'{(sum(n for g, n in zip(names, sizes) if g == name),)} {name.rsplit(".", 1)[1]}'
@@ -158,9 +164,9 @@ def unpack(packed: dict[str, np.ndarray], like: PyTree) -> PyTree:
     return treedef.unflatten(out)
 
 
-def _host_target(like: PyTree) -> dict[str, np.ndarray]:
+def _host_target(like: PyTree, sampler: str) -> dict[str, np.ndarray]:
     """Restore target for the packed arrays of ``like``: NumPy arrays of the right shapes and dtypes."""
-    shapes = jax.eval_shape(pack, like)
+    shapes = jax.eval_shape(lambda s: pack(s, sampler), like)
     return {name: np.zeros(s.shape, s.dtype) for name, s in shapes.items()}
 
 
@@ -197,10 +203,15 @@ def _steps(directory: Path) -> list[int]:
 
 
 def _read_meta(checkpointer: ocp.Checkpointer, path: Path, step: int) -> dict[str, Any]:
-    if (path / 'meta').is_dir():  # format 1 kept its metadata in a JSON item
-        raise CheckpointError(f'checkpoint step {step} in {path.parent} was written by an older ganjax '
-                              f'(format 1); this one reads format {FORMAT}: use a new --workdir')
-    meta = checkpointer.metadata(path).custom_metadata
+    old = 1 if (path / 'meta').is_dir() else None  # format 1 kept its metadata in a JSON item
+    meta = None if old else checkpointer.metadata(path).custom_metadata
+    if old is None and isinstance(meta, dict) and meta.get('format') in (1, 2):
+        old = meta['format']
+    if old:
+        raise CheckpointError(
+            f'checkpoint step {step} in {path.parent} is in checkpoint format {old} (the two-network state of '
+            f'ganjax before games); this ganjax reads format {FORMAT} only: finish or sample that run with the '
+            'ganjax version that wrote it, or train again in a new --workdir')
     if not isinstance(meta, dict) or meta.get('format') != FORMAT or meta.get('step') != step:
         raise ValueError(f'metadata of step {step} is incomplete: {str(meta)[:80]}')
     return meta
@@ -214,14 +225,15 @@ class Checkpoints:
     """
 
     def __init__(self, workdir: str | Path, config: ml_collections.ConfigDict,
-                 example_shape: tuple[int, ...], num_classes: int):
+                 example_shape: tuple[int, ...], num_classes: int, sampler: str = 'G'):
         self.directory = Path(workdir).absolute() / CHECKPOINT_DIR
         self.every = int(config.checkpoint.every_steps)
         self.config = config
         self.example_shape = tuple(int(d) for d in example_shape)
         self.num_classes = int(num_classes)
+        self.sampler = sampler
         self.keep = int(config.checkpoint.keep)
-        self._pack = jax.jit(pack)
+        self._pack = jax.jit(lambda s: pack(s, sampler))
         self._checkpointer = _checkpointer()
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='ganjax-checkpoint',
                                                              initializer=_lower_priority)
@@ -257,6 +269,7 @@ class Checkpoints:
         if self._static_meta is None:
             self._static_meta = {'format': FORMAT, 'config': config_to_json(self.config),
                                  'example_shape': list(self.example_shape), 'num_classes': self.num_classes,
+                                 'sampler': self.sampler,
                                  'layout': state_layout(state)}
         meta = {**self._static_meta, 'step': int(step), 'data_step': int(step), **(extra or {})}
         packed = jax.tree.map(_to_host, packed)
@@ -299,7 +312,7 @@ class Checkpoints:
         saved = _flatten(meta.get('config', {}))
         now = _flatten(config_to_json(self.config))
         model_diff = [k for k in sorted(set(saved) | set(now))
-                      if k.startswith('model.') and saved.get(k) != now.get(k)]
+                      if k.startswith(('model.', 'game.')) and saved.get(k) != now.get(k)]
         if model_diff:
             shown = ', '.join(f'{k}: {saved.get(k)!r} -> {now.get(k)!r}' for k in model_diff[:3])
             raise CheckpointError(f'{where} was written by another model ({shown}); use a new --workdir '
@@ -318,8 +331,8 @@ class Checkpoints:
                         if saved_layout.get(p) != now_layout.get(p)), '?')
             raise CheckpointError(f'{where} holds a differently shaped train state (at {bad}: saved '
                                   f'{saved_layout.get(bad)}, now {now_layout.get(bad)}); check '
-                                  'train.optimizer, train.weight_clip and train.lr_schedule, or use a '
-                                  'new --workdir')
+                                  'game.name, train.optimizer, train.weight_clip and train.lr_schedule, '
+                                  'or use a new --workdir')
         changed = [k for k in sorted(set(saved) | set(now))
                    if saved.get(k) != now.get(k) and not any(
                        k == f or (f.endswith('.') and k.startswith(f)) for f in _FREE_KEYS)]
@@ -354,7 +367,7 @@ class Checkpoints:
     def _restore_latest(self, target: PyTree) -> Restored | None:
         steps = _steps(self.directory)[::-1]
         skipped: list[tuple[int, str]] = []
-        host_target = _host_target(target)
+        host_target = _host_target(target, self.sampler)
         for step in steps:
             try:
                 meta = _read_meta(self._checkpointer, self.directory / str(step), step)
@@ -367,7 +380,7 @@ class Checkpoints:
             try:
                 packed = self._checkpointer.restore(self.directory / str(step), args=ocp.args.Composite(
                     state=ocp.args.StandardRestore(host_target))).state
-                state = unpack(packed, target)
+                state = unpack(packed, target, self.sampler)
                 saved_step = int(state.step)
                 if saved_step != step or meta.get('data_step') != step:
                     raise ValueError(f'state step {saved_step} / data step {meta.get("data_step")} != {step}')
@@ -392,10 +405,11 @@ def load_generator(workdir: str | Path, step: int | None = None,
                    ema: bool = True) -> tuple[Any, PyTree, PyTree, ml_collections.ConfigDict]:
     """``(generator, params, collections, config)`` from a run directory, for sampling in a notebook.
 
-    Reads only the generator's parameters (the EMA ones unless ``ema=False``) and its collections from the
-    newest readable checkpoint (or ``step``), never the discriminator or optimiser states. Sample with
-    ``generator.apply({'params': params, **collections}, z, labels, train=False)`` where ``z`` has shape
-    ``(n, config.model.latent_dim)``.
+    ``generator`` is the network the run's game samples with (``'G'`` for the adversarial game). Reads
+    only its parameters (the EMA ones unless ``ema=False``; the raw ones for a network without an EMA)
+    and its collections from the newest readable checkpoint (or ``step``), never the other networks or
+    the optimiser states. Sample with ``generator.apply({'params': params, **collections}, z, labels,
+    train=False)`` where ``z`` has shape ``(n, config.model.latent_dim)``.
     """
     directory = Path(workdir).absolute() / CHECKPOINT_DIR
     if not directory.is_dir():
@@ -405,7 +419,7 @@ def load_generator(workdir: str | Path, step: int | None = None,
 
 
 def _load_generator(directory: Path, step: int | None, ema: bool):
-    from ganjax import models
+    from ganjax import games
 
     checkpointer = _checkpointer()
     saved = _steps(directory)
@@ -416,27 +430,27 @@ def _load_generator(directory: Path, step: int | None, ema: bool):
         try:
             meta = _read_meta(checkpointer, directory / str(s), s)
             config = ml_collections.ConfigDict(meta['config'])
-            generator = models.get_models(config.model, tuple(meta['example_shape']), meta['num_classes'])[0]
-            z = jax.ShapeDtypeStruct((2, config.model.latent_dim), jax.numpy.float32)
-            labels = jax.ShapeDtypeStruct((2,), jax.numpy.int32) if meta['num_classes'] else None
-            shapes = jax.eval_shape(lambda z, y: generator.init(jax.random.PRNGKey(0), z, y, train=False),
-                                    z, labels)
-            shapes = dict(shapes)
-            params = shapes.pop('params')
-            # the generator's fields in GANState's order (the packing's); the other fields left empty
-            like = GANState(step=None, g_params=params, d_params=None, g_collections=shapes,
-                            d_collections=None, g_opt_state=None, d_opt_state=None, ema_params=params,
-                            rng=None)
+            spec = games.DataSpec(tuple(meta['example_shape']), meta['num_classes'])
+            name = meta['sampler']
+            network = games.get_game(config, spec).networks[name]
+            shapes = jax.eval_shape(lambda: network.module.init(jax.random.PRNGKey(0), *network.init_args,
+                                                                train=False))
+            params, cols = split_variables(shapes)
+            # the sampler's entries in GANState's order (the packing's); the other fields left empty
+            like = GANState(step=None, params={name: params}, collections={name: cols}, opt_states=None,
+                            ema={name: params} if network.ema else {}, extra=None, rng=None)
             restored = unpack(ocp.PyTreeCheckpointer().restore(
                 directory / str(s) / 'state', args=ocp.args.PyTreeRestore(
-                    item=_host_target(like), partial_restore=True)), like)
+                    item=_host_target(like, name), partial_restore=True)), like, name)
             restored = jax.device_put(restored, jax.devices()[0])
-            params = restored.ema_params if ema else restored.g_params
-            collections = restored.g_collections
+            params = restored.ema[name] if ema and network.ema else restored.params[name]
+            collections = restored.collections[name]
+        except CheckpointError:
+            raise
         except Exception as e:  # noqa: BLE001
             errors.append(f'step {s}: {_one_line(e)}')
             continue
         if errors:
             _warn(f'skipped unreadable checkpoints in {directory} ({"; ".join(errors)})')
-        return generator, params, collections, config
+        return network.module, params, collections, config
     raise CheckpointError(f'no readable checkpoint in {directory} ({"; ".join(errors) or "none saved"})')

@@ -1,8 +1,9 @@
 """Loading and checking configs.
 
-Name lookups (losses, penalties, models, optimisers) are checked by the module that owns each name; this
-module checks the numbers and choices that the train loop itself reads, so that a bad value fails before
-anything is written to the workdir.
+Name lookups (games, losses, penalties, models, optimisers) and what a game needs of its networks (say,
+no batch norm in a penalised discriminator) are checked by the module that owns each concern when the
+game is built; this module checks the numbers and choices that the train loop itself reads. Both happen
+before anything is written to the workdir.
 """
 
 from __future__ import annotations
@@ -35,6 +36,3 @@ def validate(config: ml_collections.ConfigDict) -> None:
              f"train.on_nonfinite must be 'stop' or 'skip', got {t.on_nonfinite!r}")
     _require(config.parallel.mode in PARALLEL_MODES,
              f"unknown parallel.mode {config.parallel.mode!r}; valid: {', '.join(PARALLEL_MODES)}")
-    if config.penalty.name != 'none' and config.model.name == 'dcgan' and config.model.d_batch_norm:
-        raise ConfigError('gradient penalties need a discriminator without batch norm '
-                          '(set model.d_batch_norm=False or penalty.name=none)')

@@ -1,16 +1,21 @@
-"""The one immutable train state, and the optimisers it carries the states of.
+"""The one immutable train state, keyed by network, and the optimisers it carries the states of.
 
-:class:`GANState` holds everything training changes: both networks' parameters and their other
-collections (batch statistics), both optimiser states, the generator's EMA, the step and the PRNG key. A
-step returns a new state; a checkpoint of this object plus the config is a complete run.
+:class:`GANState` holds everything training changes, as tables keyed by network name (``'G'``, ``'D'``,
+``'Q'``, ``'G_ab'``, ...): parameters, other collections (batch statistics, spectral-norm vectors),
+optimiser states and exponential moving averages, plus ``extra``, the small state a game carries of its
+own (a path-length mean, an augmentation probability, an image pool, a fade-in alpha), the step and the
+PRNG key. A step returns a new state; a checkpoint of this object plus the config is a complete run.
+
+Optimisers are built once, per network, by :func:`make_optimizers` from ``config.train`` and the game's
+:class:`~ganjax.games.core.OptimizerSpec` of each network, and handed both to :func:`create_state` (to
+initialise their states) and to the step (to apply them).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import flax
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -22,15 +27,13 @@ PyTree = Any
 
 @flax.struct.dataclass
 class GANState:
-    step: jax.Array  # generator updates done (int32 scalar)
-    g_params: PyTree
-    d_params: PyTree
-    g_collections: PyTree  # non-param variables of G, e.g. {'batch_stats': ...}; {} when none
-    d_collections: PyTree
-    g_opt_state: PyTree
-    d_opt_state: PyTree
-    ema_params: PyTree  # exponential moving average of g_params, used for sampling
-    rng: jax.Array  # base key; the key of step t is fold_in(rng, t), so it never needs to change
+    step: jax.Array  # steps done (int32 scalar); step t's key is fold_in(rng, t)
+    params: dict[str, PyTree]  # network name -> its parameters
+    collections: dict[str, PyTree]  # network name -> its other variables ({'batch_stats': ...}; {} when none)
+    opt_states: dict[str, PyTree]  # network name -> its optimiser state (one per network, shared by its updates)
+    ema: dict[str, PyTree]  # network name -> moving average of its parameters (networks the game samples with)
+    extra: dict[str, PyTree]  # the game's own small state, checkpointed like everything else
+    rng: jax.Array  # base key; never changes
 
 
 def clip_params(limit: float) -> optax.GradientTransformation:
@@ -61,28 +64,32 @@ def _schedule(name: str, lr: float, total: int):
     raise ConfigError(f"unknown train.lr_schedule {name!r}; valid: constant, linear, cosine")
 
 
-def make_optimizers(train_cfg) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
-    """``(g_tx, d_tx)`` from ``config.train``: separate rates for G and D (TTUR), clipping for D."""
-
-    def one(lr, updates_per_step):
-        if lr <= 0:
-            raise ConfigError(f'learning rates must be > 0, got {lr}')
-        lr = _schedule(train_cfg.lr_schedule, lr, train_cfg.num_steps * updates_per_step)
-        name = train_cfg.optimizer
-        if name == 'adam':
-            return optax.adam(lr, b1=train_cfg.b1, b2=train_cfg.b2)
-        if name == 'rmsprop':
-            return optax.rmsprop(lr)
-        if name == 'sgd':
-            return optax.sgd(lr)
+def make_optimizer(train_cfg, lr: float, updates_per_step: int = 1,
+                   weight_clip: float = 0.0) -> optax.GradientTransformation:
+    """One network's optimiser: ``train.optimizer`` at rate ``lr``, decayed by ``train.lr_schedule`` over
+    the run's ``num_steps * updates_per_step`` updates, then clipped to ``[-weight_clip, weight_clip]``."""
+    if lr <= 0:
+        raise ConfigError(f'learning rates must be > 0, got {lr}')
+    lr = _schedule(train_cfg.lr_schedule, lr, train_cfg.num_steps * updates_per_step)
+    name = train_cfg.optimizer
+    if name == 'adam':
+        tx = optax.adam(lr, b1=train_cfg.b1, b2=train_cfg.b2)
+    elif name == 'rmsprop':
+        tx = optax.rmsprop(lr)
+    elif name == 'sgd':
+        tx = optax.sgd(lr)
+    else:
         raise ConfigError(f"unknown train.optimizer {name!r}; valid: adam, rmsprop, sgd")
+    if weight_clip < 0:
+        raise ConfigError(f'train.weight_clip must be >= 0, got {weight_clip}')
+    return optax.chain(tx, clip_params(weight_clip)) if weight_clip > 0 else tx
 
-    d_tx = one(train_cfg.d_lr, train_cfg.d_steps)
-    if train_cfg.weight_clip < 0:
-        raise ConfigError(f'train.weight_clip must be >= 0, got {train_cfg.weight_clip}')
-    if train_cfg.weight_clip > 0:
-        d_tx = optax.chain(d_tx, clip_params(train_cfg.weight_clip))
-    return one(train_cfg.g_lr, 1), d_tx
+
+def make_optimizers(train_cfg, game) -> dict[str, optax.GradientTransformation]:
+    """Every trained network's optimiser, from ``config.train`` and the game's per-network settings."""
+    return {name: make_optimizer(train_cfg, net.optimizer.lr, net.optimizer.updates_per_step,
+                                 net.optimizer.weight_clip)
+            for name, net in game.networks.items() if net.optimizer is not None}
 
 
 def sample_latent(key: jax.Array, shape: tuple[int, ...], dist: str = 'normal') -> jax.Array:
@@ -93,25 +100,25 @@ def sample_latent(key: jax.Array, shape: tuple[int, ...], dist: str = 'normal') 
     raise ConfigError(f"unknown model.latent_dist {dist!r}; valid: normal, uniform")
 
 
-def _split_variables(variables) -> tuple[PyTree, PyTree]:
-    variables = flax.core.unfreeze(variables)
-    params = variables.pop('params')
+def split_variables(variables) -> tuple[PyTree, PyTree]:
+    """Flax variables -> ``(params, every other collection)``."""
+    variables = dict(flax.core.unfreeze(variables))
+    params = variables.pop('params', {})
     return params, variables
 
 
-def create_state(config, generator: nn.Module, discriminator: nn.Module,
-                 example_shape: tuple[int, ...], num_classes: int = 0) -> GANState:
-    """Initialise both networks and optimisers from ``config.seed``."""
-    root = jax.random.PRNGKey(config.seed)
-    k_g, k_d, k_run = jax.random.split(root, 3)
-    z = jnp.zeros((2, config.model.latent_dim), jnp.float32)
-    x = jnp.zeros((2, *example_shape), jnp.float32)
-    labels = jnp.zeros((2,), jnp.int32) if num_classes else None
-    g_params, g_cols = _split_variables(generator.init(k_g, z, labels, train=False))
-    d_params, d_cols = _split_variables(discriminator.init(k_d, x, labels, train=False))
-    g_tx, d_tx = make_optimizers(config.train)
+def create_state(seed: int, game, optimizers: Mapping[str, optax.GradientTransformation]) -> GANState:
+    """Initialise every network of ``game`` and its optimiser from ``seed``.
+
+    The root key is split into one key per network, in the game's order, and one for the run, so a game of
+    two networks ``(G, D)`` draws exactly what the two-network state of earlier ganjax versions drew.
+    """
+    keys = jax.random.split(jax.random.PRNGKey(seed), len(game.networks) + 1)
+    params, collections = {}, {}
+    for key, (name, net) in zip(keys, game.networks.items()):
+        params[name], collections[name] = split_variables(net.module.init(key, *net.init_args, train=False))
     return GANState(
-        step=jnp.zeros((), jnp.int32),
-        g_params=g_params, d_params=d_params, g_collections=g_cols, d_collections=d_cols,
-        g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
-        ema_params=jax.tree.map(jnp.copy, g_params), rng=k_run)
+        step=jnp.zeros((), jnp.int32), params=params, collections=collections,
+        opt_states={name: tx.init(params[name]) for name, tx in optimizers.items()},
+        ema={name: jax.tree.map(jnp.copy, params[name]) for name, net in game.networks.items() if net.ema},
+        extra=game.init_extra(), rng=keys[-1])

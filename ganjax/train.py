@@ -34,11 +34,10 @@ import numpy as np
 
 from ganjax import checkpoint as checkpoint_lib
 from ganjax import config as config_lib
-from ganjax import data, failsafe, models, parallel, viz
+from ganjax import data, failsafe, games, parallel, viz
 from ganjax.errors import CheckpointError
 from ganjax.metrics.toy import mode_metrics
-from ganjax.state import GANState, create_state, sample_latent
-from ganjax.step import make_sample_fn, make_train_step
+from ganjax.state import GANState, sample_latent
 
 _EVAL_KEY = 0x5EED  # folded into the seed for the fixed evaluation latents
 
@@ -69,21 +68,24 @@ class Progress:
             f.write(json.dumps({'step': step, **metrics, 'steps_per_s': rate}) + '\n')
 
 
-def eval_inputs(config: ml_collections.ConfigDict, num_classes: int) -> tuple[jax.Array, jax.Array | None]:
-    """The fixed evaluation latents (and class labels, cycling through classes) of ``config``."""
+def eval_inputs(config: ml_collections.ConfigDict, game: games.Game,
+                num_classes: int) -> tuple[jax.Array, jax.Array | None]:
+    """The fixed evaluation latents of the game's sampler (and class labels, cycling through classes)."""
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), _EVAL_KEY)
-    z = sample_latent(key, (config.eval.num_samples, config.model.latent_dim), config.model.latent_dist)
+    z = sample_latent(key, (config.eval.num_samples, game.latent_dim), game.latent_dist)
     labels = jnp.arange(config.eval.num_samples, dtype=jnp.int32) % num_classes if num_classes else None
     return z, labels
 
 
-def generate(sample_fn, state: GANState, z: jax.Array, labels: jax.Array | None,
+def generate(sample_fn, state: GANState, network: str, z: jax.Array, labels: jax.Array | None,
              chunk: int = 500) -> np.ndarray:
-    """EMA-generator samples for all of ``z``, in chunks so large evaluations fit in memory."""
+    """Samples of ``network`` (its EMA if it has one) for all of ``z``, in chunks so large evaluations
+    fit in memory."""
+    params = state.ema.get(network, state.params[network])
     out = []
     for i in range(0, z.shape[0], chunk):
         lab = None if labels is None else labels[i:i + chunk]
-        out.append(np.asarray(sample_fn(state.ema_params, state.g_collections, z[i:i + chunk], lab)))
+        out.append(np.asarray(sample_fn(params, state.collections[network], z[i:i + chunk], lab)))
     return np.concatenate(out)
 
 
@@ -164,12 +166,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
         parallel.initialize_distributed()
     par = parallel.setup(config)
     source = source if source is not None else data.get_source(config.data, config.seed)
-    generator, discriminator = models.get_models(config.model, source.example_shape, source.num_classes,
-                                                 bn_axis_name=par.axis_name)
-    train_step = par.compile(make_train_step(config, generator, discriminator, axis_name=par.axis_name))
-    state = create_state(config, generator, discriminator, source.example_shape, source.num_classes)
-    sample_fn = make_sample_fn(models.get_models(config.model, source.example_shape, source.num_classes)[0])
-    z_eval, labels_eval = eval_inputs(config, source.num_classes)
+    spec = games.DataSpec(tuple(source.example_shape), source.num_classes)
+    game, _, state, step = games.setup(config, spec, axis_name=par.axis_name)
+    train_step = par.compile(step)
+    sample_game = games.get_game(config, spec) if par.axis_name else game  # no cross-replica layers
+    sample_fn = games.make_sample_fn(sample_game)
+    z_eval, labels_eval = eval_inputs(config, game, source.num_classes)
+    sample = lambda s: generate(sample_fn, par.local_copy(s), game.sampler, z_eval, labels_eval)
 
     workdir = Path(workdir)
     main_process = par.is_main_process
@@ -180,17 +183,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
         if fid is not None:
             fid.prepare(source, workdir)
     # every process takes part in saving and restoring (Orbax coordinates who writes what)
-    ckpt = checkpoint_lib.Checkpoints(workdir, config, source.example_shape, source.num_classes)
+    ckpt = checkpoint_lib.Checkpoints(workdir, config, source.example_shape, source.num_classes,
+                                      sampler=game.sampler)
     with ckpt, failsafe.Preemption() as preemption:
         state, watch = resume(ckpt, state, config, workdir, main_process)  # the logical, unplaced state
         total = config.train.num_steps
         start = int(state.step)
         state = par.place_state(state)
-        batches = source.iterate(config.train.batch_size * config.train.d_steps, start_step=start,
+        batches = source.iterate(config.train.batch_size * game.batch_splits, start_step=start,
                                  process_index=jax.process_index(), process_count=jax.process_count())
         progress = Progress(total, start, workdir / 'metrics.jsonl')
         if main_process:
-            print(f'training {config.model.name} on {source.name} for {total} steps (batch '
+            print(f'training {config.model.name} ({config.game.name}) on {source.name} for {total} steps (batch '
                   f'{config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s), '
                   f'{par.mode})', flush=True)
         # checkpoints hold the logical state: under pmap one replica of it, otherwise the (global) state
@@ -208,7 +212,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
                                            jax.device_get(par.local_copy(metrics)).items()},
                                         'nonfinite_total': float(skipped)})
             if fid is not None and step % config.eval.fid_every_steps == 0 and step != total:
-                value = fid(generate(sample_fn, par.local_copy(state), z_eval, labels_eval))
+                value = fid(sample(state))
                 print(f'step {step}/{total}  fid {value:.3f}', flush=True)
                 with (workdir / 'metrics.jsonl').open('a') as f:
                     f.write(json.dumps({'step': step, 'fid': value}) + '\n')
@@ -224,7 +228,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
             save_checkpoint(ckpt, watch, total, saveable(state))
         watch.check(ckpt.latest_step())
 
-    samples = generate(sample_fn, par.local_copy(state), z_eval, labels_eval)
+    samples = sample(state)
     results = evaluate(source, samples, fid)
     if main_process:
         write_outputs(workdir, source, total, samples, results)

@@ -15,10 +15,8 @@ sys.path.insert(0, str(ROOT))
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ganjax import models, parallel  # noqa: E402
+from ganjax import games, parallel  # noqa: E402
 from ganjax.data.toy import ToySource  # noqa: E402
-from ganjax.state import create_state  # noqa: E402
-from ganjax.step import make_sample_fn, make_train_step  # noqa: E402
 from ganjax.train import eval_inputs, generate  # noqa: E402
 from tests.conftest import tiny_config  # noqa: E402
 
@@ -40,18 +38,20 @@ def run(config, mode):
     config.parallel.mode = mode
     par = parallel.setup(config)
     source = ToySource(config.data, config.seed) if config.model.name == 'mlp' else RandomImages()
-    g, d = models.get_models(config.model, source.example_shape, bn_axis_name=par.axis_name)
-    step = par.compile(make_train_step(config, g, d, axis_name=par.axis_name))
-    state = par.place_state(create_state(config, g, d, source.example_shape))
-    batches = source.iterate(config.train.batch_size * config.train.d_steps)
+    spec = games.DataSpec(source.example_shape)
+    game, _, state, step = games.setup(config, spec, axis_name=par.axis_name)
+    step = par.compile(step)
+    state = par.place_state(state)
+    batches = source.iterate(config.train.batch_size * game.batch_splits)
     for _ in range(config.train.num_steps):
         state, _ = step(state, par.place_batch(next(batches)))
     state = jax.device_get(par.local_copy(state))
-    plain_g = models.get_models(config.model, source.example_shape)[0]
-    samples = generate(make_sample_fn(plain_g), state, *eval_inputs(config, 0))
+    plain = games.get_game(config, spec)
+    samples = generate(games.make_sample_fn(plain), state, plain.sampler, *eval_inputs(config, plain, 0))
+    # every network's parameters and collections, the EMAs and the game's extra state
     flat = {f'{mode}/{jax.tree_util.keystr(k)}': np.asarray(v)
             for k, v in jax.tree_util.tree_leaves_with_path(
-                {'g': state.g_params, 'd': state.d_params, 'gc': state.g_collections})}
+                {'p': state.params, 'c': state.collections, 'e': state.ema, 'x': state.extra})}
     return {**flat, f'{mode}/samples': samples}
 
 

@@ -24,12 +24,10 @@ import pytest
 from tests.conftest import ROOT, tiny_config
 
 from ganjax import checkpoint as ckpt_lib
-from ganjax import failsafe, models
+from ganjax import failsafe, games
 from ganjax.data.toy import ToySource
 from ganjax.errors import CheckpointError, NonFiniteError
-from ganjax.state import create_state
 from ganjax.train import eval_inputs, train_and_evaluate
-from ganjax.step import make_sample_fn
 
 # The CLI run the subprocess tests repeat: long enough that kills land mid-run, small enough to be quick.
 CLI_RUN = ['--config=experiments/toy_ring.py', '--config.train.num_steps=600', '--config.train.batch_size=32',
@@ -66,7 +64,7 @@ def wait_for_checkpoint_after(proc: subprocess.Popen, workdir: Path, step: int, 
 
 
 def read_state(workdir: Path, step: int) -> dict:
-    """The saved state's packed arrays at ``step`` (``{'generator.float32': ..., ...}``), read by Orbax
+    """The saved state's packed arrays at ``step`` (``{'sampler.float32': ..., ...}``), read by Orbax
     without a target."""
     with warnings.catch_warnings():  # Orbax warns that it takes the shardings from the file: intended here
         warnings.simplefilter('ignore', UserWarning)
@@ -226,27 +224,31 @@ def test_preemption_turns_sigterm_into_a_flag_and_restores_the_handler():
 def test_pack_unpack_round_trip_is_exact_and_groups_by_field_and_dtype():
     c = tiny_config()
     src = ToySource(c.data, c.seed)
-    G, D = models.get_models(c.model, src.example_shape, 0)
-    state = create_state(c, G, D, src.example_shape)
+    _, _, state, _ = games.setup(c, games.DataSpec(src.example_shape))
     # a state in mid-run: every leaf different, and a non-param collection with a scalar and a 3-d array
     leaves, treedef = jax.tree.flatten(state)
     leaves = [np.asarray(jax.random.randint(jax.random.key(i), x.shape, 0, 1000).astype(x.dtype))
               for i, x in enumerate(leaves)]
-    state = jax.tree.unflatten(treedef, leaves).replace(
-        g_collections={'batch_stats': {'mean': np.arange(24, dtype=np.float32).reshape(2, 3, 4),
-                                       'n': np.float32(7)}})
-    packed = jax.device_get(jax.jit(ckpt_lib.pack)(state))
-    assert sorted(packed) == ['generator.float32', 'train.float32', 'train.int32', 'train.uint32']
-    np.testing.assert_array_equal(packed['generator.float32'],  # G's fields in GANState's order
-                                  flat(state.g_params, state.g_collections, state.ema_params))
-    ints = [x for x in jax.tree.leaves((state.step, state.g_opt_state, state.d_opt_state)) if x.dtype == np.int32]
-    np.testing.assert_array_equal(packed['train.int32'], flat(ints))  # step and the optimisers' counts
+    state = jax.tree.unflatten(treedef, leaves)
+    state = state.replace(
+        collections={**state.collections, 'G': {'batch_stats': {
+            'mean': np.arange(24, dtype=np.float32).reshape(2, 3, 4), 'n': np.float32(7)}}},
+        extra={'pool': np.arange(6, dtype=np.float32), 'count': np.int32(5)})
+    packed = jax.device_get(jax.jit(lambda s: ckpt_lib.pack(s, 'G'))(state))
+    assert sorted(packed) == ['sampler.float32', 'train.float32', 'train.int32', 'train.uint32']
+    np.testing.assert_array_equal(packed['sampler.float32'],  # G's entries in GANState's order
+                                  flat(state.params['G'], state.collections['G'], state.ema['G']))
+    np.testing.assert_array_equal(packed['train.float32'],  # the rest: D, both optimisers, the extra state
+                                  flat(state.params['D'], [x for x in jax.tree.leaves(state.opt_states)
+                                                           if x.dtype == np.float32], state.extra['pool']))
+    ints = [x for x in jax.tree.leaves((state.step, state.opt_states)) if x.dtype == np.int32]
+    np.testing.assert_array_equal(packed['train.int32'], flat(ints, state.extra['count']))  # step, counts
     assert packed['train.uint32'].tolist() == np.asarray(state.rng).tolist()
-    assert flat(state.g_collections).tolist() == [*range(24), 7.0]  # raveled, in tree order
-    assert_trees_equal(ckpt_lib.unpack(packed, state), state)
+    assert flat(state.collections['G']).tolist() == [*range(24), 7.0]  # raveled, in tree order
+    assert_trees_equal(ckpt_lib.unpack(packed, state, 'G'), state)
     n = packed['train.float32'].size
     with pytest.raises(ValueError, match=fr'train.float32 is \({n - 1},\) float32, the state needs \({n},\)'):
-        ckpt_lib.unpack({**packed, 'train.float32': packed['train.float32'][:-1]}, state)
+        ckpt_lib.unpack({**packed, 'train.float32': packed['train.float32'][:-1]}, state, 'G')
 
 
 def run_small(workdir, **kw):
@@ -290,7 +292,7 @@ def small_run(tmp_path_factory):
 def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(small_run):
     with pytest.raises(CheckpointError, match=r'another model \(model.width: 16 -> 32\)'):
         run_small(small_run, **{'train.num_steps': 30, 'model.width': 32})
-    with pytest.raises(CheckpointError, match=r'differently shaped train state \(at \.d_opt_state'):
+    with pytest.raises(CheckpointError, match=r"differently shaped train state \(at \.opt_states\['D'\]"):
         run_small(small_run, **{'train.num_steps': 30, 'train.optimizer': 'rmsprop'})
     with pytest.raises(CheckpointError, match=r'holds checkpoint step 20, past train.num_steps=10'):
         run_small(small_run, **{'train.num_steps': 10})
@@ -300,20 +302,37 @@ def test_other_model_or_optimiser_is_a_clear_error_not_a_partial_load(small_run)
 def test_load_generator_reproduces_the_runs_samples(small_run):
     generator, params, collections, config = ckpt_lib.load_generator(small_run)
     assert config.model.width == 16 and config.train.num_steps == 20
-    g_20, ema_20 = np.split(read_state(small_run, 20)['generator.float32'], 2)  # the MLP has no collections
+    g_20, ema_20 = np.split(read_state(small_run, 20)['sampler.float32'], 2)  # the MLP has no collections
     np.testing.assert_array_equal(flat(params), ema_20)
     assert collections == {}
-    z, labels = eval_inputs(config, 0)
-    samples = np.asarray(make_sample_fn(generator)(params, collections, z, labels))
+    game = games.get_game(config, games.DataSpec((2,)))
+    z, labels = eval_inputs(config, game, 0)
+    samples = np.asarray(games.make_sample_fn(game)(params, collections, z, labels))
     np.testing.assert_array_equal(samples, np.load(small_run / 'samples.npz')['samples'])
     _, raw, _, _ = ckpt_lib.load_generator(small_run, step=10, ema=False)
-    g_10, ema_10 = np.split(read_state(small_run, 10)['generator.float32'], 2)
+    g_10, ema_10 = np.split(read_state(small_run, 10)['sampler.float32'], 2)
     np.testing.assert_array_equal(flat(raw), g_10)
     assert not np.array_equal(g_10, ema_10)  # really the raw ones
     with pytest.raises(CheckpointError, match='no checkpoint step 7'):
         ckpt_lib.load_generator(small_run, step=7)
     with pytest.raises(CheckpointError, match='no checkpoints in'):
         ckpt_lib.load_generator(small_run / 'nothing')
+
+
+def test_a_checkpoint_of_the_two_network_format_is_one_clear_error(small_run, tmp_path):
+    """Format 2 (before games) held g_params/d_params/...: never a partial load, one error saying what to do."""
+    import shutil
+    old = tmp_path / 'old'
+    shutil.copytree(small_run, old)
+    for meta_file in (old / 'checkpoints').glob('*/_CHECKPOINT_METADATA'):
+        meta = json.loads(meta_file.read_text())
+        meta['custom_metadata']['format'] = 2
+        meta_file.write_text(json.dumps(meta))
+    before = {p: p.read_bytes() for p in old.rglob('*') if p.is_file()}
+    for attempt in (lambda: run_small(old, **{'train.num_steps': 30}), lambda: ckpt_lib.load_generator(old)):
+        with pytest.raises(CheckpointError, match=r'checkpoint format 2 .* reads format 3 only: .*new --workdir'):
+            attempt()
+    assert {p: p.read_bytes() for p in old.rglob('*') if p.is_file()} == before  # nothing moved or changed
 
 
 @pytest.mark.slow
@@ -328,8 +347,9 @@ def test_load_generator_with_batch_norm_statistics(tmp_path):
     generator, params, collections, config = ckpt_lib.load_generator(tmp_path)
     stats = collections['batch_stats']
     assert jax.tree.leaves(stats) and any(np.abs(x).max() > 0 for x in jax.tree.leaves(stats))
-    z, labels = eval_inputs(config, 0)
-    samples = np.asarray(make_sample_fn(generator)(params, collections, z, labels))
+    game = games.get_game(config, games.DataSpec((28, 28, 1)))
+    z, labels = eval_inputs(config, game, 0)
+    samples = np.asarray(games.make_sample_fn(game)(params, collections, z, labels))
     as_saved = np.clip(np.rint((samples + 1) * 127.5), 0, 255).astype(np.uint8)  # images are saved as uint8
     np.testing.assert_array_equal(as_saved, np.load(tmp_path / 'samples.npz')['samples'])
 
@@ -339,14 +359,12 @@ import sys
 import jax, numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from tests.conftest import tiny_config
-from ganjax import checkpoint, models
+from ganjax import checkpoint, games
 from ganjax.data.toy import ToySource
-from ganjax.state import create_state
 assert jax.device_count() == 2
 c = tiny_config(**{'checkpoint.every_steps': 1})
 src = ToySource(c.data, c.seed)
-G, D = models.get_models(c.model, src.example_shape, 0)
-host = create_state(c, G, D, src.example_shape)
+_, _, host, _ = games.setup(c, games.DataSpec(src.example_shape))
 mesh = Mesh(np.array(jax.devices()), ('data',))
 rep = NamedSharding(mesh, P())
 meshed = jax.device_put(host, rep)

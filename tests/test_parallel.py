@@ -42,7 +42,7 @@ def test_mlp_with_penalty_same_in_all_modes(tmp_path):
 
 @pytest.mark.slow
 def test_dcgan_same_in_all_modes_and_batch_norm_is_global(tmp_path):
-    # G has batch norm: its statistics ('gc' = g_collections) must be those of the global batch
+    # G has batch norm: its statistics (under 'c', the collections) must be those of the global batch
     runs = _run_modes(tmp_path, 'dcgan', 5, 'model.g_batch_norm=True', 'train.log_every=1')
     assert any('batch_stats' in k for k in runs['single'])
     # batch-norm statistics are sums over 8 shards in another order: a few elements differ by ~1.5e-5

@@ -8,38 +8,39 @@ import numpy as np
 import optax
 import pytest
 
-from ganjax import data, models
-from ganjax.state import GANState, create_state, make_optimizers
-from ganjax.step import jit_train_step, make_train_step
+from ganjax import data, games
+from ganjax.state import GANState
+from ganjax.step import jit_train_step
 from tests.conftest import tiny_config
 
 softplus = jax.nn.softplus
 
 
 def _setup(**overrides):
+    """``(config, game, optimizers, state, step, batch)`` of the tiny config with ``overrides``."""
     c = tiny_config(**overrides)
     src = data.get_source(c.data, c.seed)
-    g, d = models.get_models(c.model, src.example_shape)
-    state = create_state(c, g, d, src.example_shape)
+    game, optimizers, state, step = games.setup(c, games.DataSpec(src.example_shape))
     batch = next(src.iterate(c.train.batch_size * c.train.d_steps))
-    return c, g, d, state, {'x': jnp.asarray(batch['x'])}
+    return c, game, optimizers, state, step, {'x': jnp.asarray(batch['x'])}
 
 
-def _reference_step(c, g, d, state, x):
+def _reference_step(c, game, optimizers, state, x):
     """Non-saturating loss + R1, d_steps critic updates then one G update, written independently."""
-    g_tx, d_tx = make_optimizers(c.train)
+    g_tx, d_tx = optimizers['G'], optimizers['D']
+    g, d = game.networks['G'].module, game.networks['D'].module
     k = c.train.d_steps
     n = x.shape[0] // k
     key = jax.random.fold_in(state.rng, state.step)
     k_critic, k_gen = jax.random.split(key)
     critic_keys = jax.random.split(k_critic, k)
     G = lambda p, z: g.apply({'params': p}, z, None, train=True)
-    D = lambda p, v: d.apply({'params': p}, v, None, train=True)
-    d_params, d_opt = state.d_params, state.d_opt_state
+    D = lambda p, v: d.apply({'params': p}, v, None, train=True)['logits']
+    d_params, d_opt = state.params['D'], state.opt_states['D']
     for i in range(k):
         real = x[i::k]  # example j * k + i
         k_z, _ = jax.random.split(critic_keys[i])
-        fake = G(state.g_params, jax.random.normal(k_z, (n, c.model.latent_dim)))
+        fake = G(state.params['G'], jax.random.normal(k_z, (n, c.model.latent_dim)))
 
         def d_loss(p):
             adv = jnp.mean(softplus(-D(p, real))) + jnp.mean(softplus(D(p, fake)))
@@ -50,46 +51,45 @@ def _reference_step(c, g, d, state, x):
         upd, d_opt = d_tx.update(grads, d_opt, d_params)
         d_params = optax.apply_updates(d_params, upd)
     z = jax.random.normal(k_gen, (n, c.model.latent_dim))
-    g_grads = jax.grad(lambda p: jnp.mean(softplus(-D(d_params, G(p, z)))))(state.g_params)
-    upd, _ = g_tx.update(g_grads, state.g_opt_state, state.g_params)
-    return d_params, optax.apply_updates(state.g_params, upd)
+    g_grads = jax.grad(lambda p: jnp.mean(softplus(-D(d_params, G(p, z)))))(state.params['G'])
+    upd, _ = g_tx.update(g_grads, state.opt_states['G'], state.params['G'])
+    return d_params, optax.apply_updates(state.params['G'], upd)
 
 
 @pytest.mark.parametrize('loop', ['unroll', 'scan'])
 def test_step_matches_reference(loop):
-    c, g, d, state, batch = _setup(**{'penalty.name': 'r1', 'penalty.weight': 2.0, 'train.d_steps': 2,
-                                      'train.critic_loop': loop})
-    d_ref, g_ref = _reference_step(c, g, d, state, batch['x'])
-    new, metrics = make_train_step(c, g, d)(state, batch)
-    for ours, ref in ((new.d_params, d_ref), (new.g_params, g_ref)):
+    c, game, optimizers, state, step, batch = _setup(**{'penalty.name': 'r1', 'penalty.weight': 2.0,
+                                                        'train.d_steps': 2, 'train.critic_loop': loop})
+    d_ref, g_ref = _reference_step(c, game, optimizers, state, batch['x'])
+    new, metrics = step(state, batch)
+    for ours, ref in ((new.params['D'], d_ref), (new.params['G'], g_ref)):
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6), ours, ref)
     assert int(new.step) == 1 and float(metrics['nonfinite']) == 0
 
 
 def test_updates_touch_only_their_own_network():
-    c, g, d, state, batch = _setup(**{'train.g_lr': 1e-30})  # G barely moves: D must still move
-    new, _ = make_train_step(c, g, d)(state, batch)
-    assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, new.d_params, state.d_params)))
-    # the G update must have used G's own (tiny) rate: a change far smaller than float32 spacing
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-20), new.g_params, state.g_params)
-    c, g, d, state, batch = _setup(**{'train.d_lr': 1e-30})
-    new, _ = make_train_step(c, g, d)(state, batch)
-    assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, new.g_params, state.g_params)))
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-20), new.d_params, state.d_params)
+    for moved, still, lr in (('D', 'G', 'train.g_lr'), ('G', 'D', 'train.d_lr')):
+        *_, state, step, batch = _setup(**{lr: 1e-30})  # `still` barely moves: `moved` must still move
+        new, _ = step(state, batch)
+        assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, new.params[moved], state.params[moved])))
+        # the update must have used the network's own (tiny) rate: a change far below float32 spacing
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-20),
+                     new.params[still], state.params[still])
 
 
 def test_ema_update():
-    c, g, d, state, batch = _setup(**{'train.ema_decay': 0.9})
-    new, _ = make_train_step(c, g, d)(state, batch)
-    expected = jax.tree.map(lambda e, p: 0.9 * e + 0.1 * p, state.ema_params, new.g_params)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), new.ema_params, expected)
+    *_, state, step, batch = _setup(**{'train.ema_decay': 0.9})
+    new, _ = step(state, batch)
+    assert set(new.ema) == {'G'}  # only the network the game samples with keeps an average
+    expected = jax.tree.map(lambda e, p: 0.9 * e + 0.1 * p, state.ema['G'], new.params['G'])
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), new.ema['G'], expected)
 
 
 def test_lazy_regularisation():
-    c, g, d, state, batch = _setup(**{'penalty.name': 'r1', 'penalty.every': 3, 'train.d_steps': 1})
-    step = jax.jit(make_train_step(c, g, d))
-    c1, *_ = _setup(**{'penalty.name': 'r1', 'penalty.every': 1, 'train.d_steps': 1})
-    eager = jax.jit(make_train_step(c1, g, d))
+    *_, state, step, batch = _setup(**{'penalty.name': 'r1', 'penalty.every': 3, 'train.d_steps': 1})
+    step = jax.jit(step)
+    *_, eager, _ = _setup(**{'penalty.name': 'r1', 'penalty.every': 1, 'train.d_steps': 1})
+    eager = jax.jit(eager)
     for i in range(4):
         _, m_lazy = step(state, batch)
         _, m_full = eager(state, batch)
@@ -99,9 +99,10 @@ def test_lazy_regularisation():
 
 
 def test_weight_clipping_keeps_discriminator_in_range():
-    c, g, d, state, batch = _setup(**{'train.weight_clip': 0.01, 'loss.name': 'wasserstein', 'train.d_lr': 0.1})
-    new, _ = make_train_step(c, g, d)(state, batch)
-    leaves = jax.tree.leaves(new.d_params)
+    *_, state, step, batch = _setup(**{'train.weight_clip': 0.01, 'loss.name': 'wasserstein',
+                                       'train.d_lr': 0.1})
+    new, _ = step(state, batch)
+    leaves = jax.tree.leaves(new.params['D'])
     assert max(float(jnp.max(jnp.abs(l))) for l in leaves) <= 0.01 + 1e-7
     # lr 0.1 pushes weights far past the limit: they must sit on it, not be zeroed
     np.testing.assert_allclose(max(float(jnp.max(jnp.abs(l))) for l in leaves), 0.01, rtol=1e-6)
@@ -111,31 +112,31 @@ def test_same_seed_is_bit_identical_and_seeds_differ():
     outs = []
     for seed in (0, 0, 1):
         c = tiny_config(seed=seed)
-        g, d = models.get_models(c.model, (2,))
         src = data.get_source(c.data, seed)
-        state = create_state(c, g, d, src.example_shape)
-        step = jit_train_step(c, g, d)
+        game, optimizers, state, _ = games.setup(c, games.DataSpec(src.example_shape))
+        step = jit_train_step(game, optimizers, **games.step_options(c))
         it = src.iterate(c.train.batch_size)
         for _ in range(5):
             state, _ = step(state, next(it))
-        outs.append(np.concatenate([np.ravel(l) for l in jax.tree.leaves(state.g_params)]))
+        outs.append(np.concatenate([np.ravel(l) for l in jax.tree.leaves(state.params['G'])]))
     assert np.array_equal(outs[0], outs[1])
     assert not np.array_equal(outs[0], outs[2])
 
 
 def test_state_is_immutable():
-    c, g, d, state, batch = _setup()
+    *_, state, step, batch = _setup()
     with pytest.raises(dataclasses.FrozenInstanceError):
         state.step = 5
     before = jax.tree.map(np.array, state)
-    new, _ = make_train_step(c, g, d)(state, batch)  # un-jitted: nothing donated
+    new, _ = step(state, batch)  # un-jitted: nothing donated
     assert isinstance(new, GANState) and new is not state
     jax.tree.map(np.testing.assert_array_equal, jax.tree.map(np.array, state), before)
 
 
 def test_nonfinite_update_is_skipped_and_counted():
-    c, g, d, state, batch = _setup()
+    *_, state, step, batch = _setup()
     bad = {'x': batch['x'].at[0, 0].set(jnp.nan)}
-    new, metrics = make_train_step(c, g, d)(state, bad)
+    new, metrics = step(state, bad)
     assert float(metrics['nonfinite']) >= 1
-    jax.tree.map(np.testing.assert_array_equal, new.d_params, state.d_params)
+    jax.tree.map(np.testing.assert_array_equal, new.params['D'], state.params['D'])
+    jax.tree.map(np.testing.assert_array_equal, new.opt_states['D'], state.opt_states['D'])

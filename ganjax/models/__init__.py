@@ -1,8 +1,12 @@
 """Model families, resolved by ``config.model.name``.
 
-Every generator is called as ``G(z, labels, train=...)`` and returns samples in data space (images in
-[-1, 1], NHWC); every discriminator as ``D(x, labels, train=...)`` and returns one raw output per example,
-shape ``(batch,)``. Models know nothing of losses or optimisers.
+Every generator is called as ``G(z, cond, train=...)`` and returns samples in data space (images in
+[-1, 1], NHWC); every discriminator as ``D(x, cond, train=...)`` and returns a dict: ``logits``, its raw
+outputs (one per example here; any shape, such as a PatchGAN map, is allowed), and optionally other heads
+(``features``, ``q``, ``cls``). ``cond`` is the conditioning pytree: class labels, an image, or None.
+Every module says whether its output for one example depends on the other examples of the batch (batch
+norm) with ``cross_example_state``; games read that property, never a model name. Models know nothing
+of losses or optimisers.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ def _mlp(cfg, shape, num_classes, axis):
     if len(shape) != 1:
         raise ConfigError(f'model mlp is for vector data, got examples of shape {shape}; try dcgan')
     g = MLPGenerator(out_dim=shape[0], width=cfg.width, depth=cfg.depth, num_classes=num_classes)
-    return g, MLPDiscriminator(width=cfg.width, depth=cfg.depth, num_classes=num_classes)
+    return g, MLPDiscriminator(width=cfg.width, depth=cfg.depth, num_classes=num_classes,
+                               spectral_norm=cfg.d_spectral_norm)
 
 
 def _image(g_cls, d_cls, **extra):
@@ -31,8 +36,8 @@ def _image(g_cls, d_cls, **extra):
             raise ConfigError(f'model {cfg.name} is for images, got examples of shape {shape}')
         common = dict(image_shape=tuple(shape), width=cfg.width, num_classes=num_classes,
                       conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis)
-        g_extra = {k: cfg.g_batch_norm for k in extra.get('g', ())}
-        d_extra = {k: cfg.d_batch_norm for k in extra.get('d', ())}
+        g_extra = {k: cfg[f'g_{k}'] for k in extra.get('g', ())}
+        d_extra = {k: cfg[f'd_{k}'] for k in extra.get('d', ())}
         return g_cls(**common, **g_extra), d_cls(**common, **d_extra)
 
     return make
@@ -40,7 +45,7 @@ def _image(g_cls, d_cls, **extra):
 
 _MODELS: dict[str, Callable] = {
     'mlp': _mlp,
-    'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g=('batch_norm',), d=('batch_norm',)),
+    'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g=('batch_norm',), d=('batch_norm', 'spectral_norm')),
     'wgan_gp_dcgan': _image(GPDCGANGenerator, GPDCGANDiscriminator),
     'resnet': _image(ResNetGenerator, ResNetDiscriminator),
 }

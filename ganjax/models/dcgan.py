@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
-from ganjax.models.layers import Conv, ConvTranspose
+from ganjax.models.layers import Conv, ConvTranspose, spectral
 
 
 def _plan(size: int) -> tuple[int, int]:
@@ -41,6 +41,10 @@ class DCGANGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+
+    @property
+    def cross_example_state(self) -> bool:
+        return self.batch_norm
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
@@ -67,21 +71,28 @@ class DCGANDiscriminator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    spectral_norm: bool = False
+
+    @property
+    def cross_example_state(self) -> bool:
+        """Batch norm mixes the examples of a batch; spectral norm's state is per weight, not per batch."""
+        return self.batch_norm
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
         _, stages = _plan(self.image_shape[0])
+        sn = (lambda layer: spectral(layer, self, train)) if self.spectral_norm else (lambda layer: layer)
         h = x
         for i in range(stages):
-            h = Conv(self.width * 2**i, (4, 4), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl)(h)
+            h = sn(Conv(self.width * 2**i, (4, 4), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl))(h)
             if self.batch_norm and i > 0:
                 h = _batch_norm(train, self.bn_axis_name)(h)
             h = nn.leaky_relu(h, 0.2)
         h = h.reshape(h.shape[0], -1)
-        out = nn.Dense(1)(h)[:, 0]
+        out = sn(nn.Dense(1))(h)[:, 0]
         if self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
             out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
-        return out
+        return {'logits': out}
 
 
 class GPDCGANGenerator(nn.Module):
@@ -92,6 +103,7 @@ class GPDCGANGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    cross_example_state = True  # batch norm
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
@@ -117,6 +129,7 @@ class GPDCGANDiscriminator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    cross_example_state = False
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
@@ -129,4 +142,4 @@ class GPDCGANDiscriminator(nn.Module):
         out = nn.Dense(1)(h)[:, 0]
         if self.num_classes:
             out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
-        return out
+        return {'logits': out}

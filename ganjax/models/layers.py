@@ -52,6 +52,17 @@ def resolve_impl(impl: str, backend: str | None = None) -> str:
     return AUTO_IMPL.get(backend or jax.default_backend(), 'xla')
 
 
+def resolve_critic_loop(name: str, conv_impl: str = 'auto') -> str:
+    """``train.critic_loop``: ``'auto'`` scans repeated updates, except on CPU with XLA's own convolutions,
+    whose scan bodies run several times slower there than the unrolled loop (benchmarks/critic_loop.py)."""
+    if name == 'auto':
+        slow_scan = jax.default_backend() == 'cpu' and resolve_impl(conv_impl) == 'xla'
+        return 'unroll' if slow_scan else 'scan'
+    if name not in ('unroll', 'scan'):
+        raise ConfigError(f"unknown train.critic_loop {name!r}; valid: auto, unroll, scan")
+    return name
+
+
 def _explicit_padding(padding: Padding, kernel: Sequence[int], strides: Sequence[int],
                       size: Sequence[int]) -> list[tuple[int, int]]:
     if not isinstance(padding, str):
@@ -204,3 +215,17 @@ class ConvTranspose(nn.Module):
         if self.use_bias:
             y = y + self.param('bias', nn.initializers.zeros, (self.features,))
         return y
+
+
+SPECTRAL = 'spectral'  # the collection holding spectral norm's power-iteration vectors
+
+
+def spectral(layer: nn.Module, parent: nn.Module, train: bool):
+    """``layer`` with spectrally normalised weights (Miyato et al. 2018), one power iteration per call.
+
+    The vectors advance only in training mode with the ``spectral`` collection mutable, so the call a
+    gradient penalty makes (collections read-only) differentiates the same normalised function without
+    advancing them a second time in one update.
+    """
+    update = train and parent.is_mutable_collection(SPECTRAL)
+    return lambda *args: nn.SpectralNorm(layer, collection_name=SPECTRAL)(*args, update_stats=update)

@@ -64,6 +64,7 @@ class ResNetGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    cross_example_state = True  # batch norm
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
@@ -85,6 +86,7 @@ class ResNetDiscriminator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    cross_example_state = False
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
@@ -96,4 +98,4 @@ class ResNetDiscriminator(nn.Module):
         out = nn.Dense(1)(h)[:, 0]
         if self.num_classes:
             out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
-        return out
+        return {'logits': out}
