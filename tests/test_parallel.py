@@ -47,3 +47,11 @@ def test_dcgan_same_in_all_modes_and_batch_norm_is_global(tmp_path):
     assert any('batch_stats' in k for k in runs['single'])
     # batch-norm statistics are sums over 8 shards in another order: a few elements differ by ~1.5e-5
     _assert_same(runs, atol=5e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('game', ['infogan_like', 'path_length_like', 'cycle_like', 'unrolled_like'])
+def test_games_same_in_all_modes(tmp_path, game):
+    """Each test game (tests/games/) trains the same in the three modes: every network, EMA and extra state."""
+    runs = _run_modes(tmp_path, 'mlp', 6, f'game.name=tests.games.{game}', 'model.latent_dim=3')
+    _assert_same(runs, atol=1e-5)

@@ -140,3 +140,54 @@ def test_nonfinite_update_is_skipped_and_counted():
     assert float(metrics['nonfinite']) >= 1
     jax.tree.map(np.testing.assert_array_equal, new.params['D'], state.params['D'])
     jax.tree.map(np.testing.assert_array_equal, new.opt_states['D'], state.opt_states['D'])
+
+
+def _power_iteration(u, kernel):
+    """One step of the power iteration for the largest singular value of ``kernel`` (as a matrix)."""
+    w = kernel.reshape(-1, kernel.shape[-1])
+    v = u @ w.T
+    v = v / np.linalg.norm(v)
+    u = v @ w
+    return u / np.linalg.norm(u)
+
+
+def test_spectral_norm_discriminator_with_r1_uses_the_current_power_iteration_state():
+    *_, game, _, state, step, batch = _setup(**{'model.d_spectral_norm': True, 'penalty.name': 'r1',
+                                                'penalty.weight': 1.0})
+    D = game.networks['D'].module
+    new, metrics = jax.jit(step)(state, batch)
+    before, after = state.collections['D']['spectral'], new.collections['D']['spectral']
+    # exactly one power iteration per discriminator update (the penalty's call and the G update's
+    # call of D do not advance it), from the weights the update started from
+    for i in range(3):
+        sn, name = f'SpectralNorm_{i}', f'Dense_{i}/kernel/u'
+        expected = _power_iteration(np.asarray(before[sn][name], np.float64), np.asarray(state.params['D'][f'Dense_{i}']['kernel'], np.float64))
+        np.testing.assert_allclose(after[sn][name], expected, rtol=2e-5, atol=1e-6)
+
+    # the penalty differentiates D as normalised by the vectors that update's adversarial pass produced
+    def r1(cols):
+        d = lambda v: D.apply({'params': state.params['D'], **cols}, v, None, train=True)['logits']
+        g = jax.vmap(jax.grad(lambda v: d(v[None])[0]))(batch['x'])
+        return 0.5 * float(jnp.mean(jnp.sum(g**2, axis=1)))
+
+    np.testing.assert_allclose(float(metrics['penalty']), r1(new.collections['D']), rtol=1e-5)
+    assert abs(r1(state.collections['D']) - float(metrics['penalty'])) > 1e-3 * float(metrics['penalty'])
+
+
+@pytest.mark.parametrize('penalty', ['wgan_gp', 'r1'])
+def test_spectral_norm_discriminator_trains_with_a_penalty(penalty):
+    *_, state, step, batch = _setup(**{'model.d_spectral_norm': True, 'penalty.name': penalty,
+                                       'loss.name': 'wasserstein' if penalty == 'wgan_gp' else 'hinge',
+                                       'train.d_steps': 2})
+    step = jax.jit(step)
+    batch = {'x': jnp.concatenate([batch['x'], batch['x'][::-1]])}  # 2 sub-batches
+    first = state
+    for _ in range(4):
+        old = state.collections['D']['spectral']
+        state, metrics = step(state, batch)
+        assert float(metrics['nonfinite']) == 0 and float(metrics['penalty']) > 0
+        new = state.collections['D']['spectral']
+        # the power-iteration state advances every step (a one-unit layer's u is always 1: only its sigma)
+        assert all(not np.array_equal(old[sn][k], new[sn][k]) for sn in old for k in old[sn] if new[sn][k].size > 1
+                   or k.endswith('sigma'))
+    assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, first.params['D'], state.params['D'])))
