@@ -35,6 +35,9 @@ def get_config() -> ml_collections.ConfigDict:
     # penalty below) or the dotted path of a module with a build(config, spec, axis_name) function.
     c.game = ml_collections.ConfigDict()
     c.game.name = 'adversarial'
+    c.game.categorical = 10  # infogan: values of the categorical code (0 = none)
+    c.game.continuous = 2  # infogan: continuous codes, uniform on [-1, 1]
+    c.game.info_weight = 1.0  # infogan: weight of the information loss
 
     # Networks; see ganjax/models. Names resolve through ganjax.models.get_models.
     c.model = ml_collections.ConfigDict()
@@ -45,13 +48,18 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.depth = 3  # MLP hidden layers
     c.model.g_batch_norm = True  # conv generators: batch norm after each hidden layer
     c.model.d_batch_norm = False  # conv discriminators: batch norm (not with gradient penalties)
-    c.model.d_spectral_norm = False  # mlp/dcgan discriminators: spectral norm (Miyato et al. 2018)
+    c.model.d_spectral_norm = False  # mlp/dcgan/resnet discriminators: spectral norm (Miyato et al. 2018)
+    c.model.g_spectral_norm = False  # resnet generator: spectral norm (SAGAN, BigGAN)
+    c.model.attention = 0  # resnet: self-attention on the feature maps of this resolution (0 = none)
+    c.model.g_conditioning = 'concat'  # resnet, with classes: 'concat' (one-hot to z) | 'cbn' (conditional BN)
+    c.model.aux_classifier = False  # resnet, with classes: D's class head (AC-GAN) instead of projection
     c.model.conv_impl = 'auto'  # how strided/transposed convs are lowered; see models/layers.py
 
     # Adversarial loss and regularisers; see ganjax/losses.py and ganjax/penalties.py.
     c.loss = ml_collections.ConfigDict()
     c.loss.name = 'non_saturating'
     c.loss.label_smoothing = 0.0  # one-sided: real targets become 1 - label_smoothing
+    c.loss.aux_weight = 1.0  # AC-GAN: weight of the class cross-entropy when D has a 'cls' head
 
     c.penalty = ml_collections.ConfigDict()
     c.penalty.name = 'none'  # 'none' | 'wgan_gp' | 'wgan_gp_one_sided' | 'r1' | 'r2' | 'dragan'
@@ -59,6 +67,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.penalty.target = 1.0  # gradient norm target for GP/DRAGAN
     c.penalty.every = 1  # lazy regularisation: apply every k critic steps, scaled by k
     c.penalty.dragan_c = 0.5  # DRAGAN perturbation scale, in units of the batch's std
+    c.penalty.g_orthogonal = 0.0  # BigGAN: weight of G's off-diagonal orthogonal regularisation (1e-4)
 
     c.train = ml_collections.ConfigDict()
     c.train.num_steps = 1000  # generator steps

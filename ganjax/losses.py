@@ -19,6 +19,9 @@ Conventions, with ``r = D(x_real)`` and ``f = D(G(z))`` and ``softplus(t) = log(
 
 One-sided label smoothing (Salimans et al. 2016) replaces the real target 1 by ``1 - smoothing`` in the
 discriminator's binary cross-entropy; it applies to the likelihood losses only.
+
+The auxiliary classifier loss of AC-GAN (Odena et al. 2017) is the mean cross-entropy of a ``cls`` head's
+class logits against the labels; D minimises it on real and fake batches, G on the fake batch.
 """
 
 from __future__ import annotations
@@ -111,6 +114,12 @@ def get_loss(name: str, label_smoothing: float = 0.0) -> GANLoss:
     if label_smoothing and name not in _SMOOTHABLE:
         raise ConfigError(f'loss.label_smoothing does not apply to the {name!r} loss')
     return _LOSSES[name](float(label_smoothing))
+
+
+def auxiliary_classifier(cls_logits: Array, labels: Array) -> Array:
+    """Mean cross-entropy ``-log softmax(cls_logits)[label]`` (AC-GAN's class term)."""
+    log_p = jax.nn.log_softmax(cls_logits, axis=-1)
+    return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None].astype(jnp.int32), axis=-1))
 
 
 def loss_names() -> list[str]:

@@ -20,6 +20,10 @@ discriminator that carries a penalty (as the WGAN-GP paper also prescribes).
 
 Lazy regularisation (Karras et al. 2020) is applied by the step: every k-th discriminator update computes
 the penalty and scales it by k; the others skip it entirely (``lax.cond``).
+
+:func:`orthogonal` is a regulariser of the generator's weights, not of D's input gradient: BigGAN's
+(Brock et al. 2019) ``sum_W |W^T W * (1 - I)|_F^2`` over every kernel, seen as a matrix whose columns are
+the filters, which pushes filters towards orthogonality without constraining their norms.
 """
 
 from __future__ import annotations
@@ -84,6 +88,18 @@ def dragan(target: float = 1.0, c: float = 0.5) -> Penalty:
         return jnp.mean(jnp.square(input_grad_norms(d_fn, x_hat) - target))
 
     return penalty
+
+
+def orthogonal(params) -> Array:
+    """BigGAN's off-diagonal orthogonal regularisation of every kernel (ndim >= 2) in ``params``."""
+    total = jnp.zeros((), jnp.float32)
+    for path, w in jax.tree_util.tree_leaves_with_path(params):
+        if w.ndim < 2 or 'kernel' not in jax.tree_util.keystr(path):
+            continue
+        w = w.reshape(-1, w.shape[-1])
+        gram = w.T @ w
+        total = total + jnp.sum(jnp.square(gram * (1.0 - jnp.eye(gram.shape[0], dtype=gram.dtype))))
+    return total
 
 
 @dataclasses.dataclass(frozen=True)

@@ -37,7 +37,7 @@ from ganjax import config as config_lib
 from ganjax import data, failsafe, games, parallel, viz
 from ganjax.errors import CheckpointError
 from ganjax.metrics.toy import mode_metrics
-from ganjax.state import GANState, sample_latent
+from ganjax.state import GANState
 
 _EVAL_KEY = 0x5EED  # folded into the seed for the fixed evaluation latents
 
@@ -72,7 +72,7 @@ def eval_inputs(config: ml_collections.ConfigDict, game: games.Game,
                 num_classes: int) -> tuple[jax.Array, jax.Array | None]:
     """The fixed evaluation latents of the game's sampler (and class labels, cycling through classes)."""
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), _EVAL_KEY)
-    z = sample_latent(key, (config.eval.num_samples, game.latent_dim), game.latent_dist)
+    z = game.draw_latents(key, config.eval.num_samples)
     labels = jnp.arange(config.eval.num_samples, dtype=jnp.int32) % num_classes if num_classes else None
     return z, labels
 

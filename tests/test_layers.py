@@ -148,7 +148,7 @@ def test_models_agree_across_impls():
 
         z = jax.random.normal(jax.random.PRNGKey(0), (2, 8))
         img = g.apply(g.init(jax.random.PRNGKey(1), z, train=False), z, train=False)
-        return img, d.apply(d.init(jax.random.PRNGKey(2), img, train=False), img, train=False)
+        return img, d.apply(d.init(jax.random.PRNGKey(2), img, train=False), img, train=False)['logits']
 
     # The layer cases above cover every model's convolutions; one whole model keeps this test cheap.
     want, got = outputs('wgan_gp_dcgan', 'xla'), outputs('wgan_gp_dcgan', 'slices')

@@ -274,7 +274,8 @@ class ImageSource:
                               f'process count ({process_count})')
         if len(self.store) < examples_per_step:
             raise DataError(f'{self.name}: {len(self.store)} examples, fewer than one step uses '
-                            f'({examples_per_step} = train.batch_size * train.d_steps)')
+                            f'({examples_per_step}: train.batch_size times the game\'s sub-batches per step, '
+                            'train.d_steps in the adversarial game)')
 
         def gen() -> Iterator[dict[str, np.ndarray]]:
             step = start_step

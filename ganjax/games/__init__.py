@@ -17,7 +17,7 @@ import jax
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update  # noqa: F401  (the game API)
 
-BUILTIN = {'adversarial': 'ganjax.games.adversarial'}
+BUILTIN = {'adversarial': 'ganjax.games.adversarial', 'infogan': 'ganjax.games.infogan'}
 
 
 @dataclasses.dataclass(frozen=True)

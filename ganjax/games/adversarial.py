@@ -37,6 +37,9 @@ def build(config, spec, axis_name: str | None = None) -> Game:
     if penalty.active and discriminator.cross_example_state:
         raise ConfigError('gradient penalties need a discriminator without cross-example state such as '
                           'batch norm (set model.d_batch_norm=False or penalty.name=none)')
+    if config.penalty.g_orthogonal < 0 or config.loss.aux_weight < 0:
+        raise ConfigError('penalty.g_orthogonal and loss.aux_weight must be >= 0')
+    g_ortho, aux_weight = float(config.penalty.g_orthogonal), float(config.loss.aux_weight)
     latent_dim, latent_dist = int(config.model.latent_dim), config.model.latent_dist
     sample_latent(jax.random.PRNGKey(0), (1, 1), latent_dist)  # checks the name now, not inside a trace
 
@@ -53,14 +56,18 @@ def build(config, spec, axis_name: str | None = None) -> Game:
         fake = lax.stop_gradient(fake_batch(ctx, params, k_z, real.shape[0], labels))
         p = params['D']
         if discriminator.cross_example_state:
-            r, cols = ctx.apply('D', p, real, labels, train=True)
-            f, cols = ctx.apply('D', p, fake, labels, train=True, collections=cols)
-            r, f = r['logits'], f['logits']
+            out_r, cols = ctx.apply('D', p, real, labels, train=True)
+            out_f, cols = ctx.apply('D', p, fake, labels, train=True, collections=cols)
         else:
             both_labels = None if labels is None else interleave(labels, labels)
             out, cols = ctx.apply('D', p, interleave(real, fake), both_labels, train=True)
-            r, f = out['logits'][0::2], out['logits'][1::2]
+            out_r, out_f = jax.tree.map(lambda a: a[0::2], out), jax.tree.map(lambda a: a[1::2], out)
+        r, f = out_r['logits'], out_f['logits']
         adv = gan_loss.d_loss(r, f)
+        metrics = {'d_loss': adv}
+        if 'cls' in out_r:  # AC-GAN: D also learns to classify real and fake examples
+            cls = losses.auxiliary_classifier(out_r['cls'], labels) + losses.auxiliary_classifier(out_f['cls'], labels)
+            adv, metrics = adv + aux_weight * cls, {**metrics, 'd_cls': cls}
         pen = jnp.zeros((), adv.dtype)
         if penalty.active:
             d_fn = lambda v: ctx.apply('D', p, v, labels, train=True, collections=cols, mutable=False)[0]['logits']
@@ -70,19 +77,27 @@ def build(config, spec, axis_name: str | None = None) -> Game:
             else:
                 pen = lax.cond(ctx.index % penalty.every == 0, lambda: penalty.every * compute(),
                                lambda: jnp.zeros((), adv.dtype))
-        metrics = {'d_loss': adv, 'penalty': pen, 'd_real': jnp.mean(r), 'd_fake': jnp.mean(f)}
+        metrics = {**metrics, 'penalty': pen, 'd_real': jnp.mean(r), 'd_fake': jnp.mean(f)}
         return adv + penalty.weight * pen, {'metrics': metrics, 'collections': {'D': cols}}
 
     def g_loss(params, ctx: Context):
         real, labels = ctx.batch['x'], ctx.batch.get('label')
         z = latents(ctx, ctx.key, real.shape[0])
         fake, g_cols = ctx.apply('G', params['G'], z, labels, train=True)
-        f = ctx.apply('D', params['D'], fake, labels, train=True)[0]['logits']
+        out_f = ctx.apply('D', params['D'], fake, labels, train=True)[0]
+        f = out_f['logits']
         r = jnp.zeros_like(f)
         if gan_loss.needs_real_for_g:
             r = ctx.apply('D', params['D'], real, labels, train=True)[0]['logits']
         value = gan_loss.g_loss(r, f)
-        return value, {'metrics': {'g_loss': value}, 'collections': {'G': g_cols}}
+        metrics = {'g_loss': value}
+        if 'cls' in out_f:  # AC-GAN: G makes examples D classifies as the class asked for
+            cls = losses.auxiliary_classifier(out_f['cls'], labels)
+            value, metrics = value + aux_weight * cls, {**metrics, 'g_cls': cls}
+        if g_ortho:
+            ortho = penalties.orthogonal(params['G'])
+            value, metrics = value + g_ortho * ortho, {**metrics, 'g_orthogonal': ortho}
+        return value, {'metrics': metrics, 'collections': {'G': g_cols}}
 
     t = config.train
     labels = jnp.zeros((2,), jnp.int32) if spec.num_classes else None

@@ -11,7 +11,8 @@ A :class:`Game` is plain data built once from the config at the edge of the prog
 * ``batch_splits``: how many sub-batches a step's batch holds (``d_steps`` for critic updates).
 * ``init_extra``: the game's own small state (``{}`` for most games).
 * ``sampler``: the network that generates samples (what :func:`~ganjax.checkpoint.load_generator` and
-  the train loop's pictures use), with ``latent_dim``/``latent_dist`` of its input.
+  the train loop's pictures use), with ``latent_dim``/``latent_dist`` of its input, or ``latents``, a
+  function ``(key, n) -> z`` for a game whose input is not one plain distribution (InfoGAN's codes).
 
 The engine in :mod:`ganjax.step` knows only this module: never a loss, a penalty, a model or a family.
 """
@@ -26,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import optax
 from jax import lax
+
+from ganjax.state import sample_latent
 
 PyTree = Any
 Aux = dict[str, Any]  # optional keys: 'metrics', 'collections' (name -> new collections), 'extra' (updates)
@@ -87,7 +90,14 @@ class Game:
     sampler: str = 'G'
     latent_dim: int = 0
     latent_dist: str = 'normal'
+    latents: Callable[[jax.Array, int], jax.Array] | None = None
     init_extra: Callable[[], dict[str, PyTree]] = dict
+
+    def draw_latents(self, key: jax.Array, n: int) -> jax.Array:
+        """``n`` inputs of the sampler network."""
+        if self.latents is not None:
+            return self.latents(key, n)
+        return sample_latent(key, (n, self.latent_dim), self.latent_dist)
 
     def __post_init__(self):
         for u in self.updates:

@@ -16,6 +16,7 @@ from typing import Callable
 import flax.linen as nn
 
 from ganjax.errors import ConfigError
+from ganjax.models.biggan import BigGANGenerator
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator, GPDCGANDiscriminator, GPDCGANGenerator
 from ganjax.models.layers import resolve_impl
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
@@ -30,14 +31,15 @@ def _mlp(cfg, shape, num_classes, axis):
                                spectral_norm=cfg.d_spectral_norm)
 
 
-def _image(g_cls, d_cls, **extra):
+def _image(g_cls, d_cls, g: dict[str, str] | None = None, d: dict[str, str] | None = None):
+    """A maker of ``(g_cls, d_cls)``; ``g``/``d`` map a module field to the ``config.model`` key it takes."""
     def make(cfg, shape, num_classes, axis):
         if len(shape) != 3:
             raise ConfigError(f'model {cfg.name} is for images, got examples of shape {shape}')
         common = dict(image_shape=tuple(shape), width=cfg.width, num_classes=num_classes,
                       conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis)
-        g_extra = {k: cfg[f'g_{k}'] for k in extra.get('g', ())}
-        d_extra = {k: cfg[f'd_{k}'] for k in extra.get('d', ())}
+        g_extra = {field: cfg[key] for field, key in (g or {}).items()}
+        d_extra = {field: cfg[key] for field, key in (d or {}).items()}
         return g_cls(**common, **g_extra), d_cls(**common, **d_extra)
 
     return make
@@ -45,9 +47,17 @@ def _image(g_cls, d_cls, **extra):
 
 _MODELS: dict[str, Callable] = {
     'mlp': _mlp,
-    'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g=('batch_norm',), d=('batch_norm', 'spectral_norm')),
+    'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g={'batch_norm': 'g_batch_norm'},
+                    d={'batch_norm': 'd_batch_norm', 'spectral_norm': 'd_spectral_norm'}),
     'wgan_gp_dcgan': _image(GPDCGANGenerator, GPDCGANDiscriminator),
-    'resnet': _image(ResNetGenerator, ResNetDiscriminator),
+    'biggan': _image(BigGANGenerator, ResNetDiscriminator, g={'attention': 'attention'},
+                     d={'spectral_norm': 'd_spectral_norm', 'attention': 'attention',
+                        'aux_classifier': 'aux_classifier'}),
+    'resnet': _image(ResNetGenerator, ResNetDiscriminator,
+                     g={'spectral_norm': 'g_spectral_norm', 'attention': 'attention',
+                        'conditioning': 'g_conditioning'},
+                     d={'spectral_norm': 'd_spectral_norm', 'attention': 'attention',
+                        'aux_classifier': 'aux_classifier'}),
 }
 
 

@@ -72,6 +72,7 @@ class DCGANDiscriminator(nn.Module):
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
     spectral_norm: bool = False
+    q_dim: int = 0  # InfoGAN: a 'q' head of this many outputs on D's body (ganjax.games.infogan)
 
     @property
     def cross_example_state(self) -> bool:
@@ -92,6 +93,9 @@ class DCGANDiscriminator(nn.Module):
         out = sn(nn.Dense(1))(h)[:, 0]
         if self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
             out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
+        if self.q_dim:  # shares every layer but the last with D, as in InfoGAN
+            q = nn.leaky_relu(nn.Dense(128, name='q_hidden')(h), 0.2)
+            return {'logits': out, 'q': nn.Dense(self.q_dim, name='q_out')(q)}
         return {'logits': out}
 
 

@@ -1,6 +1,20 @@
-"""ResNet generator and critic of the WGAN-GP paper's CIFAR-10 model (Gulrajani et al. 2017), also the
-SNGAN CIFAR baseline shape: three up-sampling residual blocks in G; an optimised first block, one more
-down-sampling block and two plain blocks in D, global mean pooling, no normalisation in D."""
+"""ResNet generator and discriminator of the WGAN-GP paper's CIFAR-10 model (Gulrajani et al. 2017), and
+the SNGAN/SAGAN/conditional variants of the same shape: three up-sampling residual blocks in G; an
+optimised first block, one more down-sampling block and two plain blocks in D, global mean pooling,
+no normalisation in D.
+
+Options, each off by default (which is the WGAN-GP model exactly):
+
+* ``spectral_norm`` (D: SNGAN, Miyato et al. 2018; G too: SAGAN, Zhang et al. 2019) wraps every
+  convolution and dense layer (see :func:`ganjax.models.layers.spectral`);
+* ``attention``: a self-attention block (:class:`~ganjax.models.blocks.SelfAttention`) on the feature
+  map of that resolution, in G after the up-sampling block that reaches it and in D after the block
+  that produces it (SAGAN puts it at 32x32 of 128, i.e. mid-network; here 16 suits 32x32 images);
+* conditioning, with ``num_classes``: G either concatenates the one-hot class to ``z`` (``'concat'``) or
+  feeds it to conditional batch norm in every block (``'cbn'``, Miyato & Koyama 2018); D adds the
+  projection term ``<embed(y), phi(x)>`` to its output (the projection discriminator) and, with
+  ``aux_classifier``, returns a ``cls`` head of class logits (AC-GAN, Odena et al. 2017).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +23,14 @@ import jax
 import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
-from ganjax.models.layers import Conv
+from ganjax.models.blocks import ConditionalBatchNorm, SelfAttention
+from ganjax.models.layers import Conv, spectral
+
+CONDITIONING = ('concat', 'cbn')
+
+
+def _wrapper(parent: nn.Module, enabled: bool, train: bool):
+    return (lambda layer: spectral(layer, parent, train)) if enabled else (lambda layer: layer)
 
 
 def _upsample(x: jax.Array) -> jax.Array:
@@ -25,14 +46,20 @@ class _UpBlock(nn.Module):
     features: int
     conv_impl: str
     bn_axis_name: str | None
+    spectral_norm: bool = False
+    conditional: bool = False
 
     @nn.compact
-    def __call__(self, x, train):
-        bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)
+    def __call__(self, x, cond, train):
+        sn = _wrapper(self, self.spectral_norm, train)
+        if self.conditional:
+            bn = lambda: lambda h: ConditionalBatchNorm(axis_name=self.bn_axis_name)(h, cond, train=train)
+        else:
+            bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)
         h = _upsample(nn.relu(bn()(x)))
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(h)
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(nn.relu(bn()(h)))
-        return h + Conv(self.features, (1, 1), impl=self.conv_impl)(_upsample(x))
+        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(h)
+        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(nn.relu(bn()(h)))
+        return h + sn(Conv(self.features, (1, 1), impl=self.conv_impl))(_upsample(x))
 
 
 class _DownBlock(nn.Module):
@@ -40,18 +67,20 @@ class _DownBlock(nn.Module):
     downsample: bool
     first: bool
     conv_impl: str
+    spectral_norm: bool = False
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x, train):
+        sn = _wrapper(self, self.spectral_norm, train)
         h = x if self.first else nn.relu(x)
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(h)
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(nn.relu(h))
+        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(h)
+        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(nn.relu(h))
         if self.downsample:
             h = _avgpool(h)
         if self.first:  # optimised block: pool, then 1x1 conv
-            shortcut = Conv(self.features, (1, 1), impl=self.conv_impl)(_avgpool(x))
+            shortcut = sn(Conv(self.features, (1, 1), impl=self.conv_impl))(_avgpool(x))
         elif self.downsample or x.shape[-1] != self.features:
-            shortcut = Conv(self.features, (1, 1), impl=self.conv_impl)(x)
+            shortcut = sn(Conv(self.features, (1, 1), impl=self.conv_impl))(x)
             shortcut = _avgpool(shortcut) if self.downsample else shortcut
         else:
             shortcut = x
@@ -64,6 +93,9 @@ class ResNetGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    spectral_norm: bool = False
+    attention: int = 0
+    conditioning: str = 'concat'
     cross_example_state = True  # batch norm
 
     @nn.compact
@@ -71,13 +103,20 @@ class ResNetGenerator(nn.Module):
         size = self.image_shape[0]
         if size < 8 or size & (size - 1):
             raise ConfigError(f'the ResNet GAN needs a power-of-two image size >= 8, got {size}')
-        if self.num_classes:
-            z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
-        h = nn.Dense(4 * 4 * self.width)(z).reshape(-1, 4, 4, self.width)
+        if self.conditioning not in CONDITIONING:
+            raise ConfigError(f"unknown model.g_conditioning {self.conditioning!r}; valid: {', '.join(CONDITIONING)}")
+        sn = _wrapper(self, self.spectral_norm, train)
+        cbn = bool(self.num_classes) and self.conditioning == 'cbn'
+        cond = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype) if self.num_classes else None
+        if self.num_classes and not cbn:
+            z = jnp.concatenate([z, cond], axis=-1)
+        h = sn(nn.Dense(4 * 4 * self.width))(z).reshape(-1, 4, 4, self.width)
         while h.shape[1] < size:
-            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name)(h, train)
+            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, self.spectral_norm, cbn)(h, cond, train)
+            if h.shape[1] == self.attention:
+                h = SelfAttention(self.spectral_norm, self.conv_impl)(h, train=train)
         h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)(h))
-        return jnp.tanh(Conv(self.image_shape[2], (3, 3), impl=self.conv_impl)(h))
+        return jnp.tanh(sn(Conv(self.image_shape[2], (3, 3), impl=self.conv_impl))(h))
 
 
 class ResNetDiscriminator(nn.Module):
@@ -86,16 +125,23 @@ class ResNetDiscriminator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    spectral_norm: bool = False
+    attention: int = 0
+    aux_classifier: bool = False
     cross_example_state = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
-        h = _DownBlock(self.width, True, True, self.conv_impl)(x)
-        h = _DownBlock(self.width, True, False, self.conv_impl)(h)
-        h = _DownBlock(self.width, False, False, self.conv_impl)(h)
-        h = _DownBlock(self.width, False, False, self.conv_impl)(h)
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> dict:
+        sn = _wrapper(self, self.spectral_norm, train)
+        h, attended = x, False
+        for downsample, first in ((True, True), (True, False), (False, False), (False, False)):
+            h = _DownBlock(self.width, downsample, first, self.conv_impl, self.spectral_norm)(h, train)
+            if h.shape[1] == self.attention and not attended:
+                h, attended = SelfAttention(self.spectral_norm, self.conv_impl)(h, train=train), True
         h = jnp.mean(nn.relu(h), axis=(1, 2))
-        out = nn.Dense(1)(h)[:, 0]
-        if self.num_classes:
-            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
-        return {'logits': out}
+        out = {'logits': sn(nn.Dense(1))(h)[:, 0], 'features': h}
+        if self.num_classes and self.aux_classifier:
+            out['cls'] = sn(nn.Dense(self.num_classes))(h)
+        elif self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
+            out['logits'] = out['logits'] + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
+        return out
