@@ -409,7 +409,8 @@ def load_generator(workdir: str | Path, step: int | None = None,
     only its parameters (the EMA ones unless ``ema=False``; the raw ones for a network without an EMA)
     and its collections from the newest readable checkpoint (or ``step``), never the other networks or
     the optimiser states. Sample with ``generator.apply({'params': params, **collections}, z, labels,
-    train=False)`` where ``z`` has shape ``(n, config.model.latent_dim)``.
+    train=False)`` where ``z`` has shape ``(n, config.model.latent_dim)`` for the adversarial game, and in
+    general is what the run's game draws: ``ganjax.games.get_game(config, spec).draw_latents(key, n)``.
     """
     directory = Path(workdir).absolute() / CHECKPOINT_DIR
     if not directory.is_dir():

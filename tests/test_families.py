@@ -56,6 +56,18 @@ def test_infogan_information_terms_closed_form():
     np.testing.assert_allclose(infogan.information_loss(q, codes, cont, k), expected, rtol=1e-6)
 
 
+def test_infogan_code_sweep_varies_one_code_at_a_time():
+    c = tiny_config(**{'game.name': 'infogan', 'game.categorical': 3, 'game.continuous': 2, 'model.latent_dim': 4})
+    z, cols = infogan.code_sweep(c, jax.random.PRNGKey(0), rows=2, steps=5)
+    assert cols == 3 + 2 * 5 and z.shape == (2 * cols, 4 + 3 + 2)
+    grid = np.asarray(z).reshape(2, cols, -1)
+    assert np.all(grid[:, :, :4] == grid[:, :1, :4])  # one noise vector per row
+    np.testing.assert_array_equal(grid[0, :3, 4:7], np.eye(3))  # the categorical code walks its values
+    np.testing.assert_allclose(grid[0, 3:8, 7], np.linspace(-1, 1, 5))  # then each continuous code sweeps
+    np.testing.assert_array_equal(grid[0, 3:8, 8], 0.0)
+    np.testing.assert_allclose(grid[1, 8:13, 8], np.linspace(-1, 1, 5))
+
+
 FAMILIES = {
     'sngan': {'model.name': 'resnet', 'model.d_spectral_norm': True, 'loss.name': 'hinge'},
     'sagan': {'model.name': 'resnet', 'model.d_spectral_norm': True, 'model.g_spectral_norm': True,

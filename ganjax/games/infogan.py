@@ -36,6 +36,27 @@ def mutual_information_bound(q: jax.Array, categorical: jax.Array, num_categorie
     return jnp.log(num_categories) - losses.auxiliary_classifier(q[:, :num_categories], categorical)
 
 
+def code_sweep(config, key: jax.Array, rows: int = 8, steps: int = 8) -> tuple[jax.Array, int]:
+    """Inputs for InfoGAN's picture of what each code does: ``(z, columns)``.
+
+    Row ``r`` keeps one noise vector; the first block of columns walks the categorical code through its
+    values (continuous codes 0), then one block per continuous code sweeps it over ``steps`` values from
+    -1 to 1 (categorical code 0). Lay the samples out ``columns`` wide with :func:`ganjax.viz.save_image_grid`.
+    """
+    k, n_cont, noise = int(config.game.categorical), int(config.game.continuous), int(config.model.latent_dim)
+    z = jax.random.normal(key, (rows, 1, noise))
+    settings = [(c, jnp.zeros(n_cont)) for c in range(k)]
+    for j in range(n_cont):
+        settings += [(0, jnp.zeros(n_cont).at[j].set(v)) for v in jnp.linspace(-1.0, 1.0, steps)]
+    cat = jnp.array([c for c, _ in settings])
+    cont = jnp.stack([v for _, v in settings])
+    codes = jnp.concatenate(([jax.nn.one_hot(cat, k)] if k else []) + [cont], axis=-1)
+    cols = len(settings)
+    full = jnp.concatenate([jnp.broadcast_to(z, (rows, cols, noise)),
+                            jnp.broadcast_to(codes[None], (rows, cols, codes.shape[-1]))], axis=-1)
+    return full.reshape(rows * cols, -1), cols
+
+
 def build(config, spec, axis_name: str | None = None) -> Game:
     g = config.game
     k, n_cont, weight = int(g.categorical), int(g.continuous), float(g.info_weight)
