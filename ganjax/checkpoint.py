@@ -39,6 +39,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import threading
@@ -51,7 +52,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from ganjax.errors import CheckpointError
+from ganjax.errors import CheckpointError, CheckpointWriteError
 from ganjax.state import GANState
 
 PyTree = Any
@@ -169,6 +170,22 @@ def _to_host(x: jax.Array) -> np.ndarray | jax.Array:
     return np.asarray(x.addressable_data(0)) if x.is_fully_replicated else x
 
 
+_IO_STATUS = ('RESOURCE_EXHAUSTED', 'PERMISSION_DENIED', 'os_error_code')
+
+
+def io_failure(e: BaseException) -> str | None:
+    """A short reason if ``e`` says the file system refused a write (full disk, no permission, read-only),
+    else None. Orbax's array writes go through TensorStore, which reports these as ``ValueError`` with a
+    status code and ``[os_error_code='28']`` rather than as ``OSError``."""
+    if isinstance(e, OSError):
+        return f'{e.strerror or e} (errno {e.errno})' if e.errno else _one_line(e)
+    text = str(e)
+    if not any(code in text for code in _IO_STATUS):
+        return None
+    found = re.search(r"([A-Za-z][^:\[\]]*?) \[os_error_code='(\d+)'\]", text)
+    return f'{found.group(1)} (errno {found.group(2)})' if found else _one_line(e)
+
+
 def _lower_priority() -> None:
     """Give the calling thread (and the threads it starts) the lowest CPU priority, on Linux.
 
@@ -261,6 +278,7 @@ class Checkpoints:
         meta = {**self._static_meta, 'step': int(step), 'data_step': int(step), **(extra or {})}
         packed = jax.tree.map(_to_host, packed)
         self._pending = self._writer.submit(self._write, step, packed, meta)
+        self._pending_step = step  # named in the error if this save fails
         self._latest = step
         return True
 
@@ -275,10 +293,31 @@ class Checkpoints:
                 shutil.rmtree(self.directory / str(old), ignore_errors=True)
 
     def wait(self) -> None:
-        """Block until every started save is on disk (raises if one failed)."""
+        """Block until every started save is on disk. A save that failed for want of space or permission
+        raises :class:`CheckpointWriteError` (see :meth:`_write_failed`); anything else keeps its traceback."""
         pending, self._pending = self._pending, None
-        if pending is not None:
+        if pending is None:
+            return
+        try:
             pending.result()
+        except Exception as e:  # noqa: BLE001 -- sorted below: I/O failures are for people, the rest are bugs
+            reason = io_failure(e)
+            if reason is None:
+                raise
+            raise self._write_failed(self._pending_step, reason) from e
+
+    def _write_failed(self, step: int, reason: str) -> CheckpointWriteError:
+        """The error for a save of ``step`` that could not be written: removes its partial files (Orbax's
+        temporary directory, never a finished step), so a full disk gets its space back, and names the
+        newest complete checkpoint, which a re-run resumes from."""
+        if jax.process_index() == 0 and self.directory.is_dir():
+            for tmp in ocp.utils.tmp_checkpoints(self.directory):
+                shutil.rmtree(tmp.get(), ignore_errors=True)
+        steps = _steps(self.directory)
+        self._latest = steps[-1] if steps else None
+        newest = f'the newest complete checkpoint is step {steps[-1]}' if steps else 'there is no complete checkpoint'
+        return CheckpointWriteError(f'saving checkpoint step {step} to {self.directory} failed: {reason}; '
+                                    f'{newest}, and no older checkpoint was touched')
 
     def close(self) -> None:
         try:

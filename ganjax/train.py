@@ -35,7 +35,7 @@ import numpy as np
 from ganjax import checkpoint as checkpoint_lib
 from ganjax import config as config_lib
 from ganjax import data, failsafe, models, parallel, viz
-from ganjax.errors import CheckpointError
+from ganjax.errors import CheckpointError, OutputError
 from ganjax.metrics.toy import mode_metrics
 from ganjax.state import GANState, create_state, sample_latent
 from ganjax.step import make_sample_fn, make_train_step
@@ -176,7 +176,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
     wants_fid = source.is_image and config.eval.fid_every_steps > 0
     fid = FIDMonitor(config) if wants_fid and main_process else None
     if main_process:
-        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # /proc/x, a read-only mount, a file in the way: the user's to fix
+            raise OutputError(f'cannot create --workdir {workdir}: {e.strerror or e}') from None
         if fid is not None:
             fid.prepare(source, workdir)
     # every process takes part in saving and restoring (Orbax coordinates who writes what)
