@@ -479,3 +479,9 @@ def _load_generator(directory: Path, step: int | None, ema: bool):
             _warn(f'skipped unreadable checkpoints in {directory} ({"; ".join(errors)})')
         return generator, params, collections, config
     raise CheckpointError(f'no readable checkpoint in {directory} ({"; ".join(errors) or "none saved"})')
+
+
+def saved_steps(workdir: str | Path) -> list[int]:
+    """The steps of the finished checkpoints in a run directory, oldest first ([] if none): what a tool
+    offers as ``--step``, and the newest of which it names in its outputs."""
+    return _steps(Path(workdir).absolute() / CHECKPOINT_DIR)

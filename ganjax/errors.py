@@ -37,3 +37,7 @@ class OutputError(GanjaxError):
 
 class CheckpointWriteError(CheckpointError, OutputError):
     """A checkpoint could not be written (disk full, no permission). Older checkpoints are left as they were."""
+
+
+class ArgumentError(GanjaxError):
+    """A command-line or function argument is malformed or out of range (seeds, truncation, class, counts)."""
