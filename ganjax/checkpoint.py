@@ -66,7 +66,7 @@ GENERATOR_FIELDS = ('g_params', 'g_collections', 'ema_params')
 # Config keys that may change between a run and its resumption without changing what is computed (or whose
 # change is the point of resuming, like a longer ``train.num_steps``). Entries ending in '.' are sections.
 _FREE_KEYS = ('train.num_steps', 'train.log_every', 'train.on_nonfinite', 'eval.', 'checkpoint.',
-              'parallel.', 'data.prefetch', 'data.data_dir', 'data.path', 'data.download')
+              'parallel.', 'data.prefetch', 'data.data_dir', 'data.path', 'data.download', 'profile_steps')
 
 
 @dataclasses.dataclass
@@ -337,8 +337,8 @@ class Checkpoints:
         where = f'checkpoint step {step} in {self.directory}'
         saved = _flatten(meta.get('config', {}))
         now = _flatten(config_to_json(self.config))
-        model_diff = [k for k in sorted(set(saved) | set(now))
-                      if k.startswith('model.') and saved.get(k) != now.get(k)]
+        model_diff = [k for k in sorted(set(saved) | set(now))  # model.dtype: same parameters, other arithmetic
+                      if k.startswith('model.') and k != 'model.dtype' and saved.get(k) != now.get(k)]
         if model_diff:
             shown = ', '.join(f'{k}: {saved.get(k)!r} -> {now.get(k)!r}' for k in model_diff[:3])
             raise CheckpointError(f'{where} was written by another model ({shown}); use a new --workdir '
