@@ -7,9 +7,10 @@ shape ``(batch,)``. Models know nothing of losses or optimisers.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator, GPDCGANDiscriminator, GPDCGANGenerator
@@ -18,11 +19,24 @@ from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 
+# model.dtype: the compute dtype of every layer. Parameters, optimiser states, the networks' outputs and
+# so the losses stay float32 (mixed precision); bfloat16 needs no loss scaling, having float32's range.
+DTYPES: dict[str, Any] = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+
+
+def compute_dtype(cfg) -> Any:
+    """The dtype ``config.model.dtype`` names ('float32' where a saved config predates the key)."""
+    name = cfg.get('dtype', 'float32')
+    if name not in DTYPES:
+        raise ConfigError(f"unknown model.dtype {name!r}; valid: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
 def _mlp(cfg, shape, num_classes, axis):
     if len(shape) != 1:
         raise ConfigError(f'model mlp is for vector data, got examples of shape {shape}; try dcgan')
-    g = MLPGenerator(out_dim=shape[0], width=cfg.width, depth=cfg.depth, num_classes=num_classes)
-    return g, MLPDiscriminator(width=cfg.width, depth=cfg.depth, num_classes=num_classes)
+    common = dict(width=cfg.width, depth=cfg.depth, num_classes=num_classes, dtype=compute_dtype(cfg))
+    return MLPGenerator(out_dim=shape[0], **common), MLPDiscriminator(**common)
 
 
 def _image(g_cls, d_cls, **extra):
@@ -30,7 +44,7 @@ def _image(g_cls, d_cls, **extra):
         if len(shape) != 3:
             raise ConfigError(f'model {cfg.name} is for images, got examples of shape {shape}')
         common = dict(image_shape=tuple(shape), width=cfg.width, num_classes=num_classes,
-                      conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis)
+                      conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis, dtype=compute_dtype(cfg))
         g_extra = {k: cfg.g_batch_norm for k in extra.get('g', ())}
         d_extra = {k: cfg.d_batch_norm for k in extra.get('d', ())}
         return g_cls(**common, **g_extra), d_cls(**common, **d_extra)

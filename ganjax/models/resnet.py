@@ -4,6 +4,8 @@ down-sampling block and two plain blocks in D, global mean pooling, no normalisa
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -25,14 +27,16 @@ class _UpBlock(nn.Module):
     features: int
     conv_impl: str
     bn_axis_name: str | None
+    dtype: Any
 
     @nn.compact
     def __call__(self, x, train):
-        bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)
+        bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name,
+                                  dtype=self.dtype)
         h = _upsample(nn.relu(bn()(x)))
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(h)
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(nn.relu(bn()(h)))
-        return h + Conv(self.features, (1, 1), impl=self.conv_impl)(_upsample(x))
+        h = Conv(self.features, (3, 3), impl=self.conv_impl, dtype=self.dtype)(h)
+        h = Conv(self.features, (3, 3), impl=self.conv_impl, dtype=self.dtype)(nn.relu(bn()(h)))
+        return h + Conv(self.features, (1, 1), impl=self.conv_impl, dtype=self.dtype)(_upsample(x))
 
 
 class _DownBlock(nn.Module):
@@ -40,18 +44,19 @@ class _DownBlock(nn.Module):
     downsample: bool
     first: bool
     conv_impl: str
+    dtype: Any
 
     @nn.compact
     def __call__(self, x):
         h = x if self.first else nn.relu(x)
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(h)
-        h = Conv(self.features, (3, 3), impl=self.conv_impl)(nn.relu(h))
+        h = Conv(self.features, (3, 3), impl=self.conv_impl, dtype=self.dtype)(h)
+        h = Conv(self.features, (3, 3), impl=self.conv_impl, dtype=self.dtype)(nn.relu(h))
         if self.downsample:
             h = _avgpool(h)
         if self.first:  # optimised block: pool, then 1x1 conv
-            shortcut = Conv(self.features, (1, 1), impl=self.conv_impl)(_avgpool(x))
+            shortcut = Conv(self.features, (1, 1), impl=self.conv_impl, dtype=self.dtype)(_avgpool(x))
         elif self.downsample or x.shape[-1] != self.features:
-            shortcut = Conv(self.features, (1, 1), impl=self.conv_impl)(x)
+            shortcut = Conv(self.features, (1, 1), impl=self.conv_impl, dtype=self.dtype)(x)
             shortcut = _avgpool(shortcut) if self.downsample else shortcut
         else:
             shortcut = x
@@ -64,6 +69,7 @@ class ResNetGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
@@ -72,11 +78,13 @@ class ResNetGenerator(nn.Module):
             raise ConfigError(f'the ResNet GAN needs a power-of-two image size >= 8, got {size}')
         if self.num_classes:
             z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
-        h = nn.Dense(4 * 4 * self.width)(z).reshape(-1, 4, 4, self.width)
+        h = nn.Dense(4 * 4 * self.width, dtype=self.dtype)(z).reshape(-1, 4, 4, self.width)
         while h.shape[1] < size:
-            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name)(h, train)
-        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)(h))
-        return jnp.tanh(Conv(self.image_shape[2], (3, 3), impl=self.conv_impl)(h))
+            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, self.dtype)(h, train)
+        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name,
+                                 dtype=self.dtype)(h))
+        h = Conv(self.image_shape[2], (3, 3), impl=self.conv_impl, dtype=self.dtype)(h)
+        return jnp.tanh(h).astype(jnp.float32)
 
 
 class ResNetDiscriminator(nn.Module):
@@ -85,15 +93,16 @@ class ResNetDiscriminator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
-        h = _DownBlock(self.width, True, True, self.conv_impl)(x)
-        h = _DownBlock(self.width, True, False, self.conv_impl)(h)
-        h = _DownBlock(self.width, False, False, self.conv_impl)(h)
-        h = _DownBlock(self.width, False, False, self.conv_impl)(h)
+        h = _DownBlock(self.width, True, True, self.conv_impl, self.dtype)(x)
+        h = _DownBlock(self.width, True, False, self.conv_impl, self.dtype)(h)
+        h = _DownBlock(self.width, False, False, self.conv_impl, self.dtype)(h)
+        h = _DownBlock(self.width, False, False, self.conv_impl, self.dtype)(h)
         h = jnp.mean(nn.relu(h), axis=(1, 2))
-        out = nn.Dense(1)(h)[:, 0]
+        out = nn.Dense(1, dtype=self.dtype)(h)[:, 0]
         if self.num_classes:
-            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
-        return out
+            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels) * h, axis=-1)
+        return out.astype(jnp.float32)
