@@ -135,6 +135,7 @@ def mnist_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_sample_command_on_a_trained_mnist_run(mnist_run, tmp_path, capsys):
+    import jax
     from PIL import Image
 
     from ganjax import sample as S
@@ -151,7 +152,7 @@ def test_sample_command_on_a_trained_mnist_run(mnist_run, tmp_path, capsys):
     np.testing.assert_array_equal(png, saved['samples'][1, ..., 0])
     # seed 7 is the EMA generator's image of the latent drawn from PRNGKey(7), called directly
     G, params, cols, config = load_generator(mnist_run)
-    z7 = sample_latent(jax_key(7), (1, config.model.latent_dim), config.model.latent_dist)
+    z7 = sample_latent(jax.random.PRNGKey(7), (1, config.model.latent_dim), config.model.latent_dist)
     direct = viz.to_uint8(np.asarray(G.apply({'params': params, **cols}, z7, None, train=False)))
     assert np.abs(direct[0].astype(int) - saved['samples'][1].astype(int)).max() <= 1
     # the raw generator is another one (EMA 0.95 over 4 steps), and the default folder names it
@@ -171,12 +172,6 @@ def test_sample_command_on_a_trained_mnist_run(mnist_run, tmp_path, capsys):
     with Image.open(tmp_path / 'i' / 'interp_slerp.gif') as gif:
         # 7 distinct frames along both paths (they share seed 7's), then 5 back: a loop without a jump
         assert gif.n_frames == 12 and gif.info.get('loop') == 0
-
-
-def jax_key(seed: int):
-    import jax
-
-    return jax.random.PRNGKey(seed)
 
 
 @pytest.mark.slow

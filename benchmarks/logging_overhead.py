@@ -1,0 +1,91 @@
+"""How much slower the toy-ring loop is with TensorBoard logging (scalars and a sample picture) than without.
+
+The toy-ring recipe (``experiments/toy_ring.py``) is built and compiled once. Intervals of ``--every``
+steps (default 1000, the recipe's ``train.log_every``) then run in pairs, ``--pairs`` times, the order
+inside a pair alternating, as in ``benchmarks/checkpoint_overhead.py``. Both arms end their interval with
+the train loop's own ``Progress.log`` (the printed line and metrics.jsonl, as before this issue); the
+logging arm gives it a real ``ganjax.summary.SummaryWriter`` (so it also writes the scalars to TensorBoard)
+and adds a ``ProgressPictures`` picture (the EMA generator's samples on 1000 fixed latents, a scatter
+picture to TensorBoard and to ``samples_<step>.png``), i.e. ``eval.image_every_steps`` equal to the log
+interval; the other arm's writer is the ``NullWriter`` of processes other than 0. Both arms wait for their
+last step.
+
+Reported: the overhead of all pairs together (sum with / sum without - 1), the median over pairs with its
+interquartile range, and the cost of one log (mean extra time per pair).
+
+    PYTHONPATH=. python benchmarks/logging_overhead.py [--pairs 10] [--every 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from experiments.toy_ring import get_config
+from ganjax import data, models, summary
+from ganjax.state import create_state
+from ganjax.step import jit_train_step, make_sample_fn
+from ganjax.train import Progress, eval_inputs, generate
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument('--pairs', type=int, default=10)
+    p.add_argument('--every', type=int, default=1000)
+    a = p.parse_args()
+    config = get_config()
+    source = data.get_source(config.data, config.seed)
+    G, D = models.get_models(config.model, source.example_shape, source.num_classes)
+    step_fn = jit_train_step(config, G, D)
+    sample_fn = make_sample_fn(G)
+    state = create_state(config, G, D, source.example_shape, source.num_classes)
+    batches = source.iterate(config.train.batch_size * config.train.d_steps)
+    z, labels = eval_inputs(config, source.num_classes)
+    pictures = summary.ProgressPictures(a.every, source, z, labels)
+    step = 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        writer = summary.SummaryWriter(workdir / summary.TENSORBOARD_DIR)
+        arms = {False: Progress(config.train.num_steps, 0, workdir / 'plain.jsonl', summary.NullWriter()),
+                True: Progress(config.train.num_steps, 0, workdir / 'logged.jsonl', writer)}
+
+        def interval(logged: bool) -> float:
+            nonlocal state, step
+            t0 = time.perf_counter()
+            for _ in range(a.every):
+                step += 1
+                state, metrics = step_fn(state, next(batches))
+            with contextlib.redirect_stdout(io.StringIO()):  # the printed line, in both arms
+                arms[logged].log(step, {k: float(v) for k, v in jax.device_get(metrics).items()})
+            if logged:
+                pictures.write(step, generate(sample_fn, state, *pictures.inputs), workdir, writer)
+            jax.block_until_ready(state)
+            return time.perf_counter() - t0
+
+        for _ in range(2):  # compile (the sampler too), warm up the writer
+            interval(True), interval(False)
+        times = {False: [], True: []}
+        for i in range(a.pairs):
+            for logged in ((False, True) if i % 2 == 0 else (True, False)):
+                times[logged].append(interval(logged))
+        writer.close()
+    without, with_ = np.array(times[False]), np.array(times[True])
+    ratios = with_ / without - 1
+    q1, q3 = np.percentile(ratios, [25, 75])
+    print(f'one train step: {1e3 * without.sum() / (a.pairs * a.every):.2f} ms; one log (scalars + picture) '
+          f'costs {1e3 * (with_ - without).mean():.1f} ms of wall time (mean over pairs)')
+    print(f'TensorBoard scalars + picture every {a.every} steps, {a.pairs} pairs: overhead '
+          f'{100 * (with_.sum() / without.sum() - 1):+.2f}% over all pairs; median {100 * np.median(ratios):+.2f}% '
+          f'(interquartile {100 * q1:+.2f}% to {100 * q3:+.2f}%)')
+
+
+if __name__ == '__main__':
+    main()
