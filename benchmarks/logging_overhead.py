@@ -11,7 +11,9 @@ interval; the other arm's writer is the ``NullWriter`` of processes other than 0
 last step.
 
 Reported: the overhead of all pairs together (sum with / sum without - 1), the median over pairs with its
-interquartile range, and the cost of one log (mean extra time per pair).
+interquartile range, and the cost of one log (mean extra time per pair). On a loaded machine the pairs
+scatter by more than the effect, so the logging calls are also timed on their own (the picture's sampling
+included, waited for): their median over the median interval without logging is the steadier figure.
 
     PYTHONPATH=. python benchmarks/logging_overhead.py [--pairs 10] [--every 1000]
 """
@@ -57,6 +59,8 @@ def main() -> None:
         arms = {False: Progress(config.train.num_steps, 0, workdir / 'plain.jsonl', summary.NullWriter()),
                 True: Progress(config.train.num_steps, 0, workdir / 'logged.jsonl', writer)}
 
+        log_times = []
+
         def interval(logged: bool) -> float:
             nonlocal state, step
             t0 = time.perf_counter()
@@ -66,7 +70,11 @@ def main() -> None:
             with contextlib.redirect_stdout(io.StringIO()):  # the printed line, in both arms
                 arms[logged].log(step, {k: float(v) for k, v in jax.device_get(metrics).items()})
             if logged:
+                t_log = time.perf_counter()
+                writer.write_scalars(step, metrics | {'steps_per_s': 0.0})  # what Progress.log adds, alone
+                t_picture = time.perf_counter()
                 pictures.write(step, generate(sample_fn, state, *pictures.inputs), workdir, writer)
+                log_times.append((t_picture - t_log, time.perf_counter() - t_picture))
             jax.block_until_ready(state)
             return time.perf_counter() - t0
 
@@ -85,6 +93,11 @@ def main() -> None:
     print(f'TensorBoard scalars + picture every {a.every} steps, {a.pairs} pairs: overhead '
           f'{100 * (with_.sum() / without.sum() - 1):+.2f}% over all pairs; median {100 * np.median(ratios):+.2f}% '
           f'(interquartile {100 * q1:+.2f}% to {100 * q3:+.2f}%)')
+    scalars_ms, picture_ms = 1e3 * np.median(np.array(log_times[-a.pairs:]), axis=0)
+    interval_ms = 1e3 * np.median(without)
+    print(f'the logging calls alone (medians): TensorBoard scalars {scalars_ms:.2f} ms '
+          f'({100 * scalars_ms / interval_ms:.3f}% of a {a.every}-step interval), picture {picture_ms:.1f} ms '
+          f'({100 * picture_ms / interval_ms:.2f}%)')
 
 
 if __name__ == '__main__':
