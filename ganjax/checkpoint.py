@@ -286,8 +286,9 @@ class Checkpoints:
         """On the writer thread: one atomic Orbax save, then the steps beyond ``checkpoint.keep`` pruned."""
         if jax.process_index() == 0:
             self.directory.mkdir(parents=True, exist_ok=True)
-        self._checkpointer.save(self.directory / str(step), custom_metadata=meta,
-                                args=ocp.args.Composite(state=ocp.args.StandardSave(packed)))
+        with _quiet_orbax():  # a failed write is reported once, by wait(), not also by Orbax's threads' logs
+            self._checkpointer.save(self.directory / str(step), custom_metadata=meta,
+                                    args=ocp.args.Composite(state=ocp.args.StandardSave(packed)))
         if jax.process_index() == 0:
             for old in _steps(self.directory)[:-self.keep]:
                 shutil.rmtree(self.directory / str(old), ignore_errors=True)

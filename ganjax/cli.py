@@ -5,6 +5,7 @@ people read one line). Tracebacks are kept for bugs."""
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from typing import Callable
 
@@ -25,14 +26,21 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(fail(f'{message} (see {self.prog} --help)'))
 
 
+# OSErrors that mean the file system refused (full, read-only, forbidden, no such place), not a bug
+REFUSALS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT,
+            errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.EIO}
+
+
 def guarded(body: Callable[[], None]) -> int:
-    """Run ``body``; a :class:`GanjaxError` or an ``OSError`` (a disk that is full or forbids the write) becomes
-    one line and status 2. Returns the exit status."""
+    """Run ``body``; a :class:`GanjaxError`, or an ``OSError`` by which the file system refused (see
+    :data:`REFUSALS`), becomes one line and status 2. Returns the exit status."""
     try:
         body()
     except GanjaxError as e:
         return fail(e)
     except OSError as e:
+        if e.errno not in REFUSALS:
+            raise
         where = f' ({e.filename})' if e.filename else ''
         return fail(f'cannot write or read a file: {e.strerror or e}{where}')
     return 0

@@ -32,7 +32,7 @@ def test_writer_round_trip(tmp_path):
     w.write_images(5, {'grid': grey})
     w.write_texts(0, {'note': 'hello *world*'})
     w.close()
-    w.close()  # closing twice is harmless (the atexit hook may come second)
+    w.close()  # closing twice is harmless
     events = read_events(tmp_path)
     assert [(e.step, e.value) for e in events.Scalars('loss')] == [(3, 0.25), (5, -1.5)]
     assert [(e.step, e.value) for e in events.Scalars('lr')] == [(3, pytest.approx(1e-3, rel=1e-7))]

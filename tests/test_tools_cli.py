@@ -51,17 +51,19 @@ def small_disk(tmp_path):
         subprocess.run(['umount', '-l', str(mount)], check=False)
 
 
-def fill(directory: Path) -> Path:
-    """Write one file until the file system is full; returns it (delete it to free the space)."""
+def fill(directory: Path, leave: int = 0) -> Path:
+    """Write one file until the file system is full, then give ``leave`` bytes back; returns the file
+    (delete it to free the space)."""
+    directory.mkdir(exist_ok=True)
     filler = directory / 'filler'
     chunk = os.urandom(1 << 16)
     with filler.open('wb', buffering=0) as f:  # unbuffered: closing it must not write (and fail) again
         try:
             while True:
                 f.write(chunk)
-                f.flush()
         except OSError as e:
             assert e.errno == errno.ENOSPC
+    os.truncate(filler, filler.stat().st_size - leave)
     return filler
 
 
@@ -74,7 +76,8 @@ def test_full_disk_during_a_checkpoint_is_one_line_and_keeps_older_checkpoints(s
     assert first.returncode == 0, first.stderr
     saved = sorted(os.listdir(workdir / 'checkpoints'))
     assert saved == ['10', '20']
-    filler = fill(small_disk)
+    # room for the logs' few kB (TensorBoard events, metrics.jsonl), not for a checkpoint (~60 kB)
+    filler = fill(small_disk, leave=24 << 10)
 
     r = run_module('ganjax.main', *RING, f'--workdir={workdir}', '--config.train.num_steps=40')
     line = assert_one_error_line(r, 'checkpoint step 30', 'No space left on device',
@@ -82,8 +85,16 @@ def test_full_disk_during_a_checkpoint_is_one_line_and_keeps_older_checkpoints(s
     assert 'Traceback' not in r.stderr, line
     assert sorted(os.listdir(workdir / 'checkpoints')) == saved  # the partial step 30 was cleaned away
     load_generator(workdir, step=20)  # and step 20 still reads back whole
+    # the other writers on the full disk: the TensorBoard/metrics logs of a run, and the samples command
+    fill(small_disk / 'more')
+    r = run_module('ganjax.main', *RING, f'--workdir={small_disk / "other"}', '--config.train.num_steps=20',
+                   '--config.checkpoint.every_steps=0', '--config.train.log_every=10')
+    assert_one_error_line(r, 'No space left on device')
+    r = run_module('ganjax.sample', f'--workdir={workdir}', '--num=4')
+    assert_one_error_line(r, 'No space left on device')
 
     filler.unlink()  # space again: the same command resumes from step 20 and finishes
+    (small_disk / 'more' / 'filler').unlink()
     again = run_module('ganjax.main', *RING, f'--workdir={workdir}', '--config.train.num_steps=40')
     assert again.returncode == 0, again.stderr
     assert 'resuming from checkpoint step 20' in again.stdout
