@@ -11,7 +11,7 @@ interval; the other arm's writer is the ``NullWriter`` of processes other than 0
 last step.
 
 Reported: the overhead of all pairs together (sum with / sum without - 1), the median over pairs with its
-interquartile range, and the cost of one log (mean extra time per pair). On a loaded machine the pairs
+interquartile range, and the cost of one log (mean extra wall and CPU time per pair). On a loaded machine the pairs
 scatter by more than the effect, so the logging calls are also timed on their own (the picture's sampling
 included, waited for): their median over the median interval without logging is the steadier figure.
 
@@ -61,9 +61,9 @@ def main() -> None:
 
         log_times = []
 
-        def interval(logged: bool) -> float:
+        def interval(logged: bool) -> tuple[float, float]:
             nonlocal state, step
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(a.every):
                 step += 1
                 state, metrics = step_fn(state, next(batches))
@@ -76,7 +76,7 @@ def main() -> None:
                 pictures.write(step, generate(sample_fn, state, *pictures.inputs), workdir, writer)
                 log_times.append((t_picture - t_log, time.perf_counter() - t_picture))
             jax.block_until_ready(state)
-            return time.perf_counter() - t0
+            return time.perf_counter() - t0, time.process_time() - c0
 
         for _ in range(2):  # compile (the sampler too), warm up the writer
             interval(True), interval(False)
@@ -85,11 +85,12 @@ def main() -> None:
             for logged in ((False, True) if i % 2 == 0 else (True, False)):
                 times[logged].append(interval(logged))
         writer.close()
-    without, with_ = np.array(times[False]), np.array(times[True])
+    (without, cpu_without), (with_, cpu_with) = (np.array(times[k]).T for k in (False, True))
     ratios = with_ / without - 1
     q1, q3 = np.percentile(ratios, [25, 75])
     print(f'one train step: {1e3 * without.sum() / (a.pairs * a.every):.2f} ms; one log (scalars + picture) '
-          f'costs {1e3 * (with_ - without).mean():.1f} ms of wall time (mean over pairs)')
+          f'costs {1e3 * (with_ - without).mean():.1f} ms of wall time and {1e3 * (cpu_with - cpu_without).mean():.1f} '
+          f'ms of CPU time (all threads; means over pairs); CPU-time overhead {100 * (cpu_with.sum() / cpu_without.sum() - 1):+.2f}%')
     print(f'TensorBoard scalars + picture every {a.every} steps, {a.pairs} pairs: overhead '
           f'{100 * (with_.sum() / without.sum() - 1):+.2f}% over all pairs; median {100 * np.median(ratios):+.2f}% '
           f'(interquartile {100 * q1:+.2f}% to {100 * q3:+.2f}%)')

@@ -11,7 +11,7 @@ TensorFlow for their TensorBoard backend (hundreds of MB, slow to import); tenso
 event files with protobuf alone. :class:`SummaryWriter` keeps clu's method names (``write_scalars``,
 ``write_images``, ``write_texts``, ``flush``, ``close``), so switching to clu later is a one-line change.
 Measured on the toy ring (``benchmarks/logging_overhead.py``, ``benchmarks/RESULTS.md``): the scalars
-cost 0.03% of the loop, a picture every 1000 steps 0.8%.
+cost 0.03% of the loop, a picture every 1000 steps 1.1%.
 """
 
 from __future__ import annotations
