@@ -8,7 +8,10 @@ printing progress (losses, steps/s, ETA) every ``train.log_every`` steps and app
 * ``summary.json``: ``{"step": N, "metrics": {...}}`` (toy data: ``modes``, ``hq_fraction``, ``reverse_kl``);
 * ``samples.npz``: key ``samples``, the EMA generator's samples on a fixed evaluation latent batch (2-D
   points, or uint8 NHWC images);
-* ``samples.png``: a scatter plot over the data (2-D) or an image grid.
+* ``samples.png``: a scatter plot over the data (2-D) or an image grid;
+* ``tensorboard/``: the same scalars, the config and the final metrics (:mod:`ganjax.summary`), with
+  ``samples_<step>.png`` pictures every ``eval.image_every_steps``; ``profile/`` with ``profile_steps``
+  (:mod:`ganjax.tracing`).
 
 Failure safety (see :mod:`ganjax.checkpoint` and :mod:`ganjax.failsafe`): with ``checkpoint.every_steps``
 > 0 the whole state is saved every that many steps and at the end; a workdir holding checkpoints is resumed
