@@ -17,6 +17,10 @@ by the GFLOP/s of a large float32 matmul measured in this run (the best of XLA's
     PYTHONPATH=. python benchmarks/speed.py [--rounds 5 --iters 3 --threads 2 --conv-impl auto]
 
 The last line printed is JSON with the keys ganjax_ms, torch_ms, ratio, peak_fraction, compile_s.
+
+``--dtype-ab`` times ganjax's step in float32 against the same step with ``model.dtype='bfloat16'``
+(bfloat16 layers, float32 parameters and optimiser states) instead, in interleaved rounds; its last line is
+JSON with float32_ms, bfloat16_ms and ratio (bfloat16 / float32, median of the per-round ratios).
 """
 
 from __future__ import annotations
@@ -43,12 +47,13 @@ from ganjax.step import jit_train_step  # noqa: E402
 SHAPE = (32, 32, 3)
 
 
-def setup_step(conv_impl: str, critic_loop: str):
+def setup_step(conv_impl: str, critic_loop: str, dtype: str = 'float32'):
     """The compiled-on-first-call step, a fresh state and a random batch of the issue's WGAN-GP recipe."""
     config = wgan_gp_dcgan_cifar.get_config()
     with config.unlocked():
         config.model.conv_impl = conv_impl
         config.train.critic_loop = critic_loop
+        config.model.dtype = dtype
     game, optimizers, state, _ = games.setup(config, games.DataSpec(SHAPE))
     n = config.train.d_steps * config.train.batch_size
     batch = {'x': jax.random.uniform(jax.random.PRNGKey(1), (n, *SHAPE), minval=-1.0, maxval=1.0)}
@@ -65,9 +70,9 @@ def reference_flops() -> float:
     return float(cost['flops'])
 
 
-def ganjax_setup(conv_impl: str, critic_loop: str):
+def ganjax_setup(conv_impl: str, critic_loop: str, dtype: str = 'float32'):
     """(compiled step, state, batch, compile seconds)."""
-    step, state, batch = setup_step(conv_impl, critic_loop)
+    step, state, batch = setup_step(conv_impl, critic_loop, dtype)
     start = time.perf_counter()
     compiled = step.lower(state, batch).compile()
     compile_s = time.perf_counter() - start
@@ -151,6 +156,36 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def dtype_ab(args: argparse.Namespace) -> None:
+    """float32 against bfloat16 compute, same step, same process, interleaved rounds."""
+    arms = {}
+    for dtype in ('float32', 'bfloat16'):
+        arms[dtype] = list(ganjax_setup(args.conv_impl, args.critic_loop, dtype))
+        print(f'{dtype}: compile {arms[dtype][3]:.1f} s', flush=True)
+    times: dict[str, list[float]] = {d: [] for d in arms}
+    ratios = []
+    for r in range(args.rounds):
+        medians = {}
+        for dtype in (('float32', 'bfloat16') if r % 2 == 0 else ('bfloat16', 'float32')):
+            compiled, state, batch, _ = arms[dtype]
+            round_times = []
+            for _ in range(args.iters):
+                start = time.perf_counter()
+                state, metrics = compiled(state, batch)
+                jax.block_until_ready(metrics)
+                round_times.append(time.perf_counter() - start)
+            arms[dtype][1] = state
+            times[dtype] += round_times
+            medians[dtype] = statistics.median(round_times)
+        ratios.append(medians['bfloat16'] / medians['float32'])
+        print(f"round {r}: float32 {1e3 * medians['float32']:.0f} ms, bfloat16 {1e3 * medians['bfloat16']:.0f} ms, "
+              f'ratio {ratios[-1]:.2f} (load {os.getloadavg()[0]:.1f})', flush=True)
+    result = {'float32_ms': round(1e3 * statistics.median(times['float32']), 1),
+              'bfloat16_ms': round(1e3 * statistics.median(times['bfloat16']), 1),
+              'ratio': round(statistics.median(ratios), 3)}
+    print(json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--rounds', type=int, default=5, help='interleaved ganjax/torch timing rounds')
@@ -159,11 +194,15 @@ def main() -> None:
     parser.add_argument('--conv-impl', default='auto', help='model.conv_impl for ganjax')
     parser.add_argument('--critic-loop', default='auto', help='train.critic_loop for ganjax')
     parser.add_argument('--no-torch', action='store_true', help='time ganjax only')
+    parser.add_argument('--dtype-ab', action='store_true', help='float32 against bfloat16, no torch')
     args = parser.parse_args()
 
     print(f'jax {jax.__version__} backend {jax.default_backend()} devices {jax.devices()}; '
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} cpus, '
           f'load {os.getloadavg()[0]:.1f}; XLA_FLAGS={os.environ.get("XLA_FLAGS", "")!r}', flush=True)
+    if args.dtype_ab:
+        dtype_ab(args)
+        return
     flops = reference_flops()
     print(f'XLA cost analysis of the straightforward iteration: {flops / 1e9:.1f} GFLOP', flush=True)
     compiled, state, batch, compile_s = ganjax_setup(args.conv_impl, args.critic_loop)

@@ -11,6 +11,8 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.seed = 0
+    # jax.profiler trace of this many steps after the first (compiled) one, into WORKDIR/profile (0 = off)
+    c.profile_steps = 0
 
     # What to train on; see ganjax/data. 'ring' and 'grid' are the 2-D toy mixtures.
     c.data = ml_collections.ConfigDict()
@@ -54,6 +56,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.g_conditioning = 'concat'  # resnet, with classes: 'concat' (one-hot to z) | 'cbn' (conditional BN)
     c.model.aux_classifier = False  # resnet, with classes: D's class head (AC-GAN) instead of projection
     c.model.conv_impl = 'auto'  # how strided/transposed convs are lowered; see models/layers.py
+    # compute dtype: 'float32' | 'bfloat16' (parameters, optimiser states and losses stay float32)
+    c.model.dtype = 'float32'
 
     # Adversarial loss and regularisers; see ganjax/losses.py and ganjax/penalties.py.
     c.loss = ml_collections.ConfigDict()
@@ -90,6 +94,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval.num_samples = 2500
     c.eval.fid_every_steps = 0  # image data: FID of the EMA generator every N steps and at the end (0 = off)
     c.eval.inception_weights = ''  # FID Inception weights file ('' = $GANJAX_INCEPTION_WEIGHTS, then cache)
+    # a picture of samples every N steps, to TensorBoard and WORKDIR/samples_<step>.png (0 = off)
+    c.eval.image_every_steps = 0
 
     c.parallel = ml_collections.ConfigDict()
     c.parallel.mode = 'single'  # 'single' | 'sharded' | 'pmap'

@@ -40,6 +40,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import threading
@@ -52,7 +53,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from ganjax.errors import CheckpointError
+from ganjax.errors import CheckpointError, CheckpointWriteError
 from ganjax.state import GANState, split_variables
 
 PyTree = Any
@@ -68,7 +69,7 @@ SAMPLER_FIELDS = ('params', 'collections', 'ema')
 # Config keys that may change between a run and its resumption without changing what is computed (or whose
 # change is the point of resuming, like a longer ``train.num_steps``). Entries ending in '.' are sections.
 _FREE_KEYS = ('train.num_steps', 'train.log_every', 'train.on_nonfinite', 'eval.', 'checkpoint.',
-              'parallel.', 'data.prefetch', 'data.data_dir', 'data.path', 'data.download')
+              'parallel.', 'data.prefetch', 'data.data_dir', 'data.path', 'data.download', 'profile_steps')
 
 
 @dataclasses.dataclass
@@ -175,6 +176,22 @@ def _to_host(x: jax.Array) -> np.ndarray | jax.Array:
     return np.asarray(x.addressable_data(0)) if x.is_fully_replicated else x
 
 
+_IO_STATUS = ('RESOURCE_EXHAUSTED', 'PERMISSION_DENIED', 'os_error_code')
+
+
+def io_failure(e: BaseException) -> str | None:
+    """A short reason if ``e`` says the file system refused a write (full disk, no permission, read-only),
+    else None. Orbax's array writes go through TensorStore, which reports these as ``ValueError`` with a
+    status code and ``[os_error_code='28']`` rather than as ``OSError``."""
+    if isinstance(e, OSError):
+        return f'{e.strerror or e} (errno {e.errno})' if e.errno else _one_line(e)
+    text = str(e)
+    if not any(code in text for code in _IO_STATUS):
+        return None
+    found = re.search(r"([A-Za-z][^:\[\]]*?) \[os_error_code='(\d+)'\]", text)
+    return f'{found.group(1)} (errno {found.group(2)})' if found else _one_line(e)
+
+
 def _lower_priority() -> None:
     """Give the calling thread (and the threads it starts) the lowest CPU priority, on Linux.
 
@@ -274,6 +291,7 @@ class Checkpoints:
         meta = {**self._static_meta, 'step': int(step), 'data_step': int(step), **(extra or {})}
         packed = jax.tree.map(_to_host, packed)
         self._pending = self._writer.submit(self._write, step, packed, meta)
+        self._pending_step = step  # named in the error if this save fails
         self._latest = step
         return True
 
@@ -281,17 +299,39 @@ class Checkpoints:
         """On the writer thread: one atomic Orbax save, then the steps beyond ``checkpoint.keep`` pruned."""
         if jax.process_index() == 0:
             self.directory.mkdir(parents=True, exist_ok=True)
-        self._checkpointer.save(self.directory / str(step), custom_metadata=meta,
-                                args=ocp.args.Composite(state=ocp.args.StandardSave(packed)))
+        with _quiet_orbax():  # a failed write is reported once, by wait(), not also by Orbax's threads' logs
+            self._checkpointer.save(self.directory / str(step), custom_metadata=meta,
+                                    args=ocp.args.Composite(state=ocp.args.StandardSave(packed)))
         if jax.process_index() == 0:
             for old in _steps(self.directory)[:-self.keep]:
                 shutil.rmtree(self.directory / str(old), ignore_errors=True)
 
     def wait(self) -> None:
-        """Block until every started save is on disk (raises if one failed)."""
+        """Block until every started save is on disk. A save that failed for want of space or permission
+        raises :class:`CheckpointWriteError` (see :meth:`_write_failed`); anything else keeps its traceback."""
         pending, self._pending = self._pending, None
-        if pending is not None:
+        if pending is None:
+            return
+        try:
             pending.result()
+        except Exception as e:  # noqa: BLE001 -- sorted below: I/O failures are for people, the rest are bugs
+            reason = io_failure(e)
+            if reason is None:
+                raise
+            raise self._write_failed(self._pending_step, reason) from e
+
+    def _write_failed(self, step: int, reason: str) -> CheckpointWriteError:
+        """The error for a save of ``step`` that could not be written: removes its partial files (Orbax's
+        temporary directory, never a finished step), so a full disk gets its space back, and names the
+        newest complete checkpoint, which a re-run resumes from."""
+        if jax.process_index() == 0 and self.directory.is_dir():
+            for tmp in ocp.utils.tmp_checkpoints(self.directory):
+                shutil.rmtree(tmp.get(), ignore_errors=True)
+        steps = _steps(self.directory)
+        self._latest = steps[-1] if steps else None
+        newest = f'the newest complete checkpoint is step {steps[-1]}' if steps else 'there is no complete checkpoint'
+        return CheckpointWriteError(f'saving checkpoint step {step} to {self.directory} failed: {reason}; '
+                                    f'{newest}, and no older checkpoint was touched')
 
     def close(self) -> None:
         try:
@@ -311,8 +351,8 @@ class Checkpoints:
         where = f'checkpoint step {step} in {self.directory}'
         saved = _flatten(meta.get('config', {}))
         now = _flatten(config_to_json(self.config))
-        model_diff = [k for k in sorted(set(saved) | set(now))
-                      if k.startswith(('model.', 'game.')) and saved.get(k) != now.get(k)]
+        model_diff = [k for k in sorted(set(saved) | set(now))  # model.dtype: same parameters, other arithmetic
+                      if k.startswith(('model.', 'game.')) and k != 'model.dtype' and saved.get(k) != now.get(k)]
         if model_diff:
             shown = ', '.join(f'{k}: {saved.get(k)!r} -> {now.get(k)!r}' for k in model_diff[:3])
             raise CheckpointError(f'{where} was written by another model ({shown}); use a new --workdir '
@@ -455,3 +495,9 @@ def _load_generator(directory: Path, step: int | None, ema: bool):
             _warn(f'skipped unreadable checkpoints in {directory} ({"; ".join(errors)})')
         return network.module, params, collections, config
     raise CheckpointError(f'no readable checkpoint in {directory} ({"; ".join(errors) or "none saved"})')
+
+
+def saved_steps(workdir: str | Path) -> list[int]:
+    """The steps of the finished checkpoints in a run directory, oldest first ([] if none): what a tool
+    offers as ``--step``, and the newest of which it names in its outputs."""
+    return _steps(Path(workdir).absolute() / CHECKPOINT_DIR)

@@ -28,3 +28,16 @@ class WeightsError(GanjaxError):
 
 class NonFiniteError(GanjaxError):
     """Training produced a NaN or infinite loss or gradient."""
+
+
+class OutputError(GanjaxError):
+    """Something ganjax must write cannot be written: an unusable ``--workdir``, a full disk, a read-only or
+    forbidden path. Not a bug, so it gets the same one line as bad input instead of a traceback."""
+
+
+class CheckpointWriteError(CheckpointError, OutputError):
+    """A checkpoint could not be written (disk full, no permission). Older checkpoints are left as they were."""
+
+
+class ArgumentError(GanjaxError):
+    """A command-line or function argument is malformed or out of range (seeds, truncation, class, counts)."""

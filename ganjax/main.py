@@ -1,7 +1,8 @@
 """Command line: ``python -m ganjax.main --config=experiments/NAME.py --workdir=DIR [--config.KEY=VALUE]``.
 
 Only flags here; the loop is :func:`ganjax.train.train_and_evaluate`. Bad input (unknown key, wrong
-type or range, missing config file, missing data) prints one ``error: ...`` line and exits with status 2.
+type or range, missing config file, missing data) prints one ``error: ...`` line and exits with status 2,
+and so does a file system that refuses a write (full disk, read-only, no permission).
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ import sys
 from absl import flags
 from ml_collections import config_flags
 
+from ganjax.cli import fail as _fail
+
 FLAGS = flags.FLAGS
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file (experiments/*.py).')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for the run: checkpoints, logs, samples, summary.')
-
-
-def _fail(message: str) -> int:
-    first = str(message).strip().splitlines()
-    print(f"error: {first[0] if first else 'invalid arguments'}", file=sys.stderr)
-    return 2
 
 
 def _enable_compilation_cache() -> None:
@@ -61,16 +58,11 @@ def run(argv: list[str] | None = None) -> int:
     if not _WORKDIR.value:
         return _fail('--workdir=DIR is required')
 
-    from ganjax.errors import GanjaxError  # imported late: JAX start-up is not needed for flag errors
+    from ganjax.cli import guarded  # imported late: JAX start-up is not needed for flag errors
     from ganjax.train import train_and_evaluate
 
     _enable_compilation_cache()
-
-    try:
-        train_and_evaluate(config, _WORKDIR.value)
-    except GanjaxError as e:
-        return _fail(e)
-    return 0
+    return guarded(lambda: train_and_evaluate(config, _WORKDIR.value))
 
 
 def main() -> None:

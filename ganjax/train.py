@@ -8,7 +8,10 @@ printing progress (losses, steps/s, ETA) every ``train.log_every`` steps and app
 * ``summary.json``: ``{"step": N, "metrics": {...}}`` (toy data: ``modes``, ``hq_fraction``, ``reverse_kl``);
 * ``samples.npz``: key ``samples``, the EMA generator's samples on a fixed evaluation latent batch (2-D
   points, or uint8 NHWC images);
-* ``samples.png``: a scatter plot over the data (2-D) or an image grid.
+* ``samples.png``: a scatter plot over the data (2-D) or an image grid;
+* ``tensorboard/``: the same scalars, the config and the final metrics (:mod:`ganjax.summary`), with
+  ``samples_<step>.png`` pictures every ``eval.image_every_steps``; ``profile/`` with ``profile_steps``
+  (:mod:`ganjax.tracing`).
 
 Failure safety (see :mod:`ganjax.checkpoint` and :mod:`ganjax.failsafe`): with ``checkpoint.every_steps``
 > 0 the whole state is saved every that many steps and at the end; a workdir holding checkpoints is resumed
@@ -34,8 +37,8 @@ import numpy as np
 
 from ganjax import checkpoint as checkpoint_lib
 from ganjax import config as config_lib
-from ganjax import data, failsafe, games, parallel, viz
-from ganjax.errors import CheckpointError
+from ganjax import data, failsafe, games, parallel, summary, tracing, viz
+from ganjax.errors import CheckpointError, OutputError
 from ganjax.metrics.toy import mode_metrics
 from ganjax.state import GANState
 
@@ -48,11 +51,13 @@ def _format_duration(seconds: float) -> str:
 
 
 class Progress:
-    """Prints ``step, losses, steps/s, ETA`` lines and writes the same numbers to metrics.jsonl."""
+    """Prints ``step, losses, steps/s, ETA`` lines and writes the same numbers to metrics.jsonl and
+    TensorBoard."""
 
-    def __init__(self, total: int, start: int, path: Path):
+    def __init__(self, total: int, start: int, path: Path, writer: summary.Writer):
         self.total, self.start = total, start
         self.path = path
+        self.writer = writer
         self.t0 = self.t_last = time.perf_counter()
         self.s_last = start
 
@@ -66,6 +71,7 @@ class Progress:
         print(f'step {step}/{self.total}  {shown}  {rate:.1f} steps/s  ETA {_format_duration(eta)}', flush=True)
         with self.path.open('a') as f:
             f.write(json.dumps({'step': step, **metrics, 'steps_per_s': rate}) + '\n')
+        self.writer.write_scalars(step, {**metrics, 'steps_per_s': rate})
 
 
 def eval_inputs(config: ml_collections.ConfigDict, game: games.Game,
@@ -178,21 +184,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
     main_process = par.is_main_process
     wants_fid = source.is_image and config.eval.fid_every_steps > 0
     fid = FIDMonitor(config) if wants_fid and main_process else None
+    pictures = summary.ProgressPictures(config.eval.image_every_steps, source, z_eval, labels_eval)
+    trace = tracing.StepTrace(config.profile_steps, workdir / tracing.PROFILE_DIR, enabled=main_process)
+    board: summary.Writer = summary.NullWriter()
     if main_process:
-        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # /proc/x, a read-only mount, a file in the way: the user's to fix
+            raise OutputError(f'cannot create --workdir {workdir}: {e.strerror or e}') from None
         if fid is not None:
             fid.prepare(source, workdir)
     # every process takes part in saving and restoring (Orbax coordinates who writes what)
     ckpt = checkpoint_lib.Checkpoints(workdir, config, source.example_shape, source.num_classes,
                                       sampler=game.sampler)
-    with ckpt, failsafe.Preemption() as preemption:
+    with ckpt, failsafe.Preemption() as preemption, trace:
         state, watch = resume(ckpt, state, config, workdir, main_process)  # the logical, unplaced state
         total = config.train.num_steps
         start = int(state.step)
+        if main_process:
+            board = summary.open_run_writer(workdir, config, start)
         state = par.place_state(state)
         batches = source.iterate(config.train.batch_size * game.batch_splits, start_step=start,
                                  process_index=jax.process_index(), process_count=jax.process_count())
-        progress = Progress(total, start, workdir / 'metrics.jsonl')
+        progress = Progress(total, start, workdir / 'metrics.jsonl', board)
         if main_process:
             print(f'training {config.model.name} ({config.game.name}) on {source.name} for {total} steps (batch '
                   f'{config.train.batch_size}, {jax.device_count()} {jax.default_backend()} device(s), '
@@ -202,6 +216,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
 
         for step in range(start + 1, total + 1):
             state, metrics = train_step(state, par.place_batch(next(batches)))
+            trace.after_step(step, (state, metrics))
             if par.sync_every_step:
                 jax.block_until_ready(metrics)
             watch.update(metrics, step)
@@ -216,6 +231,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
                 print(f'step {step}/{total}  fid {value:.3f}', flush=True)
                 with (workdir / 'metrics.jsonl').open('a') as f:
                     f.write(json.dumps({'step': step, 'fid': value}) + '\n')
+                board.write_scalars(step, {'fid': value})
+            if main_process and pictures.due(step):
+                pictures.write(step, generate(sample_fn, par.local_copy(state), game.sampler, *pictures.inputs),
+                               workdir, board)
             stop = preemption.should_stop(step)
             if stop or ckpt.due(step):
                 save_checkpoint(ckpt, watch, step, saveable(state))
@@ -223,6 +242,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
                 if main_process:
                     print(f'stopped at step {step} by {preemption.requested}; checkpoint saved in '
                           f'{ckpt.directory}', flush=True)
+                board.close()
                 return {'step': step, 'metrics': {}, 'preempted': True}
         if ckpt.every > 0 or ckpt.latest_step() is not None:  # the final state, for exports and re-runs
             save_checkpoint(ckpt, watch, total, saveable(state))
@@ -232,6 +252,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
     results = evaluate(source, samples, fid)
     if main_process:
         write_outputs(workdir, source, total, samples, results)
+        board.write_scalars(total, results)
+        board.close()
         if results:
             print('final ' + '  '.join(f'{k} {v:.4f}' for k, v in results.items()), flush=True)
     return {'step': total, 'metrics': results}

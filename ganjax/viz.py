@@ -14,13 +14,13 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def image_grid(images: np.ndarray, max_images: int = 64) -> np.ndarray:
-    """Tile uint8 NHWC images into one near-square RGB grid with 2-pixel gaps."""
+def image_grid(images: np.ndarray, max_images: int = 64, cols: int = 0) -> np.ndarray:
+    """Tile uint8 NHWC images into one RGB grid with 2-pixel gaps, ``cols`` wide (0: near-square)."""
     images = images[:max_images]
     if images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
     n, h, w, c = images.shape
-    cols = math.ceil(math.sqrt(n))
+    cols = cols or math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     grid = np.full((rows * (h + 2) + 2, cols * (w + 2) + 2, c), 255, np.uint8)
     for i, img in enumerate(images):
@@ -29,8 +29,9 @@ def image_grid(images: np.ndarray, max_images: int = 64) -> np.ndarray:
     return grid
 
 
-def save_image_grid(path: str | Path, images_uint8: np.ndarray, scale: int = 0) -> None:
-    grid = Image.fromarray(image_grid(images_uint8))
+def save_image_grid(path: str | Path, images_uint8: np.ndarray, scale: int = 0, max_images: int = 64,
+                    cols: int = 0) -> None:
+    grid = Image.fromarray(image_grid(images_uint8, max_images, cols))
     scale = scale or max(1, 512 // max(grid.size))
     grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST).save(path)
 
@@ -38,6 +39,12 @@ def save_image_grid(path: str | Path, images_uint8: np.ndarray, scale: int = 0) 
 def save_scatter(path: str | Path, samples: np.ndarray, real: np.ndarray | None = None,
                  modes: np.ndarray | None = None, size: int = 600) -> None:
     """Scatter plot of 2-D samples (blue) over real data (grey) and mode centres (red crosses)."""
+    scatter_image(samples, real, modes, size).save(path)
+
+
+def scatter_image(samples: np.ndarray, real: np.ndarray | None = None, modes: np.ndarray | None = None,
+                  size: int = 600) -> Image.Image:
+    """The picture :func:`save_scatter` saves, as a Pillow image (TensorBoard takes it as an array)."""
     pts = [p for p in (samples, real, modes) if p is not None]
     everything = np.concatenate(pts)
     lo = np.percentile(everything, 0.5, axis=0)
@@ -64,4 +71,13 @@ def save_scatter(path: str | Path, samples: np.ndarray, real: np.ndarray | None 
             x, y = px(p)
             draw.line((x - 5, y, x + 5, y), fill=(210, 30, 30), width=2)
             draw.line((x, y - 5, x, y + 5), fill=(210, 30, 30), width=2)
-    img.save(path)
+    return img
+
+
+def save_gif(path: str | Path, frames: np.ndarray, size: int = 256, frame_ms: int = 80) -> None:
+    """An endlessly looping animated GIF of uint8 NHWC ``frames``, scaled up (nearest) to about ``size``
+    pixels on the long side so that 28x28 digits are visible."""
+    frames = np.repeat(frames, 3, axis=-1) if frames.shape[-1] == 1 else frames
+    scale = max(1, size // max(frames.shape[1:3]))
+    images = [Image.fromarray(f).resize((f.shape[1] * scale, f.shape[0] * scale), Image.NEAREST) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)

@@ -43,6 +43,9 @@ def test_ring_run_writes_summary_samples_and_picture(tmp_path):
     (['--config=experiments/toy_ring.py', '--config.penalty.name=gp2'], 'penalty.name'),
     (['--config=experiments/does_not_exist.py'], 'does_not_exist'),
     (['--config=experiments/toy_ring.py', '--config.parallel.mode=magic'], 'parallel.mode'),
+    (['--config=experiments/toy_ring.py', '--config.model.dtype=float16'], 'model.dtype'),
+    (['--config=experiments/toy_ring.py', '--config.eval.image_every_steps=-1'], 'eval.image_every_steps'),
+    (['--config=experiments/toy_ring.py', '--config.profile_steps=-3'], 'profile_steps'),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
     workdir = tmp_path / 'run'

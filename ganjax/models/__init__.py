@@ -11,9 +11,10 @@ of losses or optimisers.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
 from ganjax.models.biggan import BigGANGenerator
@@ -23,12 +24,25 @@ from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 
+# model.dtype: the compute dtype of every layer. Parameters, optimiser states, the networks' outputs and
+# so the losses stay float32 (mixed precision); bfloat16 needs no loss scaling, having float32's range.
+DTYPES: dict[str, Any] = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+
+
+def compute_dtype(cfg) -> Any:
+    """The dtype ``config.model.dtype`` names ('float32' where a saved config predates the key)."""
+    name = cfg.get('dtype', 'float32')
+    if name not in DTYPES:
+        raise ConfigError(f"unknown model.dtype {name!r}; valid: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
 def _mlp(cfg, shape, num_classes, axis):
     if len(shape) != 1:
         raise ConfigError(f'model mlp is for vector data, got examples of shape {shape}; try dcgan')
-    g = MLPGenerator(out_dim=shape[0], width=cfg.width, depth=cfg.depth, num_classes=num_classes)
-    return g, MLPDiscriminator(width=cfg.width, depth=cfg.depth, num_classes=num_classes,
-                               spectral_norm=cfg.d_spectral_norm)
+    common = dict(width=cfg.width, depth=cfg.depth, num_classes=num_classes, dtype=compute_dtype(cfg))
+    return (MLPGenerator(out_dim=shape[0], **common),
+            MLPDiscriminator(**common, spectral_norm=cfg.d_spectral_norm))
 
 
 def _image(g_cls, d_cls, g: dict[str, str] | None = None, d: dict[str, str] | None = None):
@@ -37,7 +51,7 @@ def _image(g_cls, d_cls, g: dict[str, str] | None = None, d: dict[str, str] | No
         if len(shape) != 3:
             raise ConfigError(f'model {cfg.name} is for images, got examples of shape {shape}')
         common = dict(image_shape=tuple(shape), width=cfg.width, num_classes=num_classes,
-                      conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis)
+                      conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis, dtype=compute_dtype(cfg))
         g_extra = {field: cfg[key] for field, key in (g or {}).items()}
         d_extra = {field: cfg[key] for field, key in (d or {}).items()}
         return g_cls(**common, **g_extra), d_cls(**common, **d_extra)

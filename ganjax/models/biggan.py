@@ -16,6 +16,8 @@ Its discriminator is the spectrally normalised ResNet discriminator with a proje
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -34,6 +36,7 @@ class BigGANGenerator(nn.Module):
     bn_axis_name: str | None = None
     shared_dim: int = 128
     attention: int = 0
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
     cross_example_state = True  # batch norm
 
     @nn.compact
@@ -48,11 +51,13 @@ class BigGANGenerator(nn.Module):
         sn = lambda layer: spectral(layer, self, train)
         chunks = jnp.split(z, blocks + 1, axis=-1)
         shared = nn.Embed(self.num_classes, self.shared_dim)(labels) if self.num_classes else None
-        h = sn(nn.Dense(4 * 4 * self.width))(chunks[0]).reshape(-1, 4, 4, self.width)
+        h = sn(nn.Dense(4 * 4 * self.width, dtype=self.dtype))(chunks[0]).reshape(-1, 4, 4, self.width)
         for chunk in chunks[1:]:
             cond = chunk if shared is None else jnp.concatenate([shared, chunk], axis=-1)
-            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, True, True)(h, cond, train)
+            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, True, True, self.dtype)(h, cond, train)
             if h.shape[1] == self.attention:
-                h = SelfAttention(True, self.conv_impl)(h, train=train)
-        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)(h))
-        return jnp.tanh(sn(Conv(self.image_shape[2], (3, 3), impl=self.conv_impl))(h))
+                h = SelfAttention(True, self.conv_impl, self.dtype)(h, train=train)
+        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name,
+                                 dtype=self.dtype)(h))
+        h = sn(Conv(self.image_shape[2], (3, 3), impl=self.conv_impl, dtype=self.dtype))(h)
+        return jnp.tanh(h).astype(jnp.float32)

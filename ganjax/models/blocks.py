@@ -15,6 +15,8 @@ with a chunk of the latent). The maps start at zero, so the block starts as plai
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -25,6 +27,7 @@ from ganjax.models.layers import Conv, spectral
 class SelfAttention(nn.Module):
     spectral_norm: bool = True
     conv_impl: str = 'auto'
+    dtype: Any = jnp.float32  # compute dtype; parameters stay float32
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = True) -> jax.Array:
@@ -33,7 +36,7 @@ class SelfAttention(nn.Module):
             raise ValueError(f'self-attention needs at least 8 channels, got {c}')
 
         def conv(features: int, name: str):
-            layer = Conv(features, (1, 1), use_bias=False, impl=self.conv_impl, name=name)
+            layer = Conv(features, (1, 1), use_bias=False, impl=self.conv_impl, dtype=self.dtype, name=name)
             return spectral(layer, self, train) if self.spectral_norm else layer
 
         f = conv(c // 8, 'query')(x).reshape(b, hgt * wid, c // 8)
@@ -43,7 +46,7 @@ class SelfAttention(nn.Module):
         o = jnp.einsum('bij,bjc->bic', beta, h).reshape(b, hgt, wid, c // 2)
         o = conv(c, 'out')(o)
         gamma = self.param('gamma', nn.initializers.zeros, ())
-        return x + gamma * o
+        return x + gamma.astype(o.dtype) * o
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -53,15 +56,16 @@ class ConditionalBatchNorm(nn.Module):
     epsilon: float = 1e-5
     axis_name: str | None = None
     spectral_norm: bool = False
+    dtype: Any = jnp.float32  # compute dtype; parameters stay float32
 
     @nn.compact
     def __call__(self, x: jax.Array, cond: jax.Array, *, train: bool = True) -> jax.Array:
         x_hat = nn.BatchNorm(use_running_average=not train, momentum=self.momentum, epsilon=self.epsilon,
-                             use_scale=False, use_bias=False, axis_name=self.axis_name)(x)
+                             use_scale=False, use_bias=False, axis_name=self.axis_name, dtype=self.dtype)(x)
         c = x.shape[-1]
 
         def linear(name: str):
-            layer = nn.Dense(c, use_bias=False, kernel_init=nn.initializers.zeros, name=name)
+            layer = nn.Dense(c, use_bias=False, kernel_init=nn.initializers.zeros, dtype=self.dtype, name=name)
             return spectral(layer, self, train) if self.spectral_norm else layer
 
         shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (c,)

@@ -12,6 +12,7 @@ normalisation in D); the speed benchmark uses it.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -30,8 +31,9 @@ def _plan(size: int) -> tuple[int, int]:
     raise ConfigError(f'DCGAN supports image sizes 28 and powers of two >= 32, got {size}')
 
 
-def _batch_norm(train: bool, axis_name: str | None) -> nn.BatchNorm:
-    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, axis_name=axis_name)
+def _batch_norm(train: bool, axis_name: str | None, dtype: Any) -> nn.BatchNorm:
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, axis_name=axis_name,
+                        dtype=dtype)
 
 
 class DCGANGenerator(nn.Module):
@@ -41,6 +43,7 @@ class DCGANGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
 
     @property
     def cross_example_state(self) -> bool:
@@ -53,15 +56,17 @@ class DCGANGenerator(nn.Module):
         if self.num_classes:
             z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
         ch = self.width * 2 ** (stages - 1)
-        h = nn.Dense(start * start * ch, use_bias=not self.batch_norm)(z).reshape(-1, start, start, ch)
+        h = nn.Dense(start * start * ch, use_bias=not self.batch_norm, dtype=self.dtype)(z)
+        h = h.reshape(-1, start, start, ch)
         for i in range(stages):
             if self.batch_norm:
-                h = _batch_norm(train, self.bn_axis_name)(h)
+                h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
             h = nn.relu(h)
             last = i == stages - 1
             ch = channels if last else ch // 2
-            h = ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not self.batch_norm, impl=self.conv_impl)(h)
-        return jnp.tanh(h)
+            h = ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not self.batch_norm, impl=self.conv_impl,
+                              dtype=self.dtype)(h)
+        return jnp.tanh(h).astype(jnp.float32)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -73,6 +78,7 @@ class DCGANDiscriminator(nn.Module):
     bn_axis_name: str | None = None
     spectral_norm: bool = False
     q_dim: int = 0  # InfoGAN: a 'q' head of this many outputs on D's body (ganjax.games.infogan)
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
 
     @property
     def cross_example_state(self) -> bool:
@@ -85,18 +91,20 @@ class DCGANDiscriminator(nn.Module):
         sn = (lambda layer: spectral(layer, self, train)) if self.spectral_norm else (lambda layer: layer)
         h = x
         for i in range(stages):
-            h = sn(Conv(self.width * 2**i, (4, 4), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl))(h)
+            h = sn(Conv(self.width * 2**i, (4, 4), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl,
+                        dtype=self.dtype))(h)
             if self.batch_norm and i > 0:
-                h = _batch_norm(train, self.bn_axis_name)(h)
+                h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
             h = nn.leaky_relu(h, 0.2)
         h = h.reshape(h.shape[0], -1)
-        out = sn(nn.Dense(1))(h)[:, 0]
+        out = sn(nn.Dense(1, dtype=self.dtype))(h)[:, 0]
         if self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
-            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
+            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels) * h, axis=-1)
         if self.q_dim:  # shares every layer but the last with D, as in InfoGAN
-            q = nn.leaky_relu(nn.Dense(128, name='q_hidden')(h), 0.2)
-            return {'logits': out, 'q': nn.Dense(self.q_dim, name='q_out')(q)}
-        return {'logits': out}
+            q = nn.leaky_relu(nn.Dense(128, dtype=self.dtype, name='q_hidden')(h), 0.2)
+            q = nn.Dense(self.q_dim, dtype=self.dtype, name='q_out')(q)
+            return {'logits': out.astype(jnp.float32), 'q': q.astype(jnp.float32)}
+        return {'logits': out.astype(jnp.float32)}
 
 
 class GPDCGANGenerator(nn.Module):
@@ -107,6 +115,7 @@ class GPDCGANGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
     cross_example_state = True  # batch norm
 
     @nn.compact
@@ -116,13 +125,14 @@ class GPDCGANGenerator(nn.Module):
         d = self.width
         if self.num_classes:
             z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
-        h = nn.Dense(4 * 4 * 4 * d)(z)
-        h = nn.relu(_batch_norm(train, self.bn_axis_name)(h)).reshape(-1, 4, 4, 4 * d)
+        h = nn.Dense(4 * 4 * 4 * d, dtype=self.dtype)(z)
+        h = nn.relu(_batch_norm(train, self.bn_axis_name, self.dtype)(h)).reshape(-1, 4, 4, 4 * d)
         for ch in (2 * d, d):
-            h = ConvTranspose(ch, (2, 2), (2, 2), padding='VALID', impl=self.conv_impl)(h)
-            h = nn.relu(_batch_norm(train, self.bn_axis_name)(h))
-        h = ConvTranspose(self.image_shape[2], (2, 2), (2, 2), padding='VALID', impl=self.conv_impl)(h)
-        return jnp.tanh(h)
+            h = ConvTranspose(ch, (2, 2), (2, 2), padding='VALID', impl=self.conv_impl, dtype=self.dtype)(h)
+            h = nn.relu(_batch_norm(train, self.bn_axis_name, self.dtype)(h))
+        h = ConvTranspose(self.image_shape[2], (2, 2), (2, 2), padding='VALID', impl=self.conv_impl,
+                          dtype=self.dtype)(h)
+        return jnp.tanh(h).astype(jnp.float32)
 
 
 class GPDCGANDiscriminator(nn.Module):
@@ -133,6 +143,7 @@ class GPDCGANDiscriminator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
     cross_example_state = False
 
     @nn.compact
@@ -140,10 +151,10 @@ class GPDCGANDiscriminator(nn.Module):
         d = self.width
         h = x
         for ch in (d, 2 * d, 4 * d):
-            h = Conv(ch, (3, 3), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl)(h)
+            h = Conv(ch, (3, 3), (2, 2), padding=((1, 1), (1, 1)), impl=self.conv_impl, dtype=self.dtype)(h)
             h = nn.leaky_relu(h, 0.01)
         h = h.reshape(h.shape[0], -1)
-        out = nn.Dense(1)(h)[:, 0]
+        out = nn.Dense(1, dtype=self.dtype)(h)[:, 0]
         if self.num_classes:
-            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
-        return {'logits': out}
+            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels) * h, axis=-1)
+        return {'logits': out.astype(jnp.float32)}

@@ -158,6 +158,12 @@ def conv_transpose_slices(x: jax.Array, kernel: jax.Array, strides: Sequence[int
     return y
 
 
+def _cast(dtype: Any, *arrays: jax.Array) -> tuple[jax.Array, ...]:
+    """``arrays`` in the compute ``dtype`` (unchanged when it is None): mixed precision keeps float32
+    parameters and casts them at use, as Flax's own layers do with ``dtype`` vs ``param_dtype``."""
+    return arrays if dtype is None else tuple(a.astype(dtype) for a in arrays)
+
+
 class Conv(nn.Module):
     """2-D convolution on NHWC inputs."""
 
@@ -168,12 +174,14 @@ class Conv(nn.Module):
     use_bias: bool = True
     impl: str = 'auto'
     kernel_init: Any = nn.initializers.lecun_normal()
+    dtype: Any = None  # compute dtype (None: the input's); parameters stay float32
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         _check_padding(self.padding, ('SAME', 'VALID'))
         impl = resolve_impl(self.impl)
         kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
+        x, kernel = _cast(self.dtype, x, kernel)
         pads = _explicit_padding(self.padding, self.kernel_size, self.strides, x.shape[1:3])
         if impl == 'slices':
             y = conv_slices(x, kernel, self.strides, pads)
@@ -182,7 +190,7 @@ class Conv(nn.Module):
         else:
             y = lax.conv_general_dilated(x, kernel, self.strides, pads, dimension_numbers=_DN)
         if self.use_bias:
-            y = y + self.param('bias', nn.initializers.zeros, (self.features,))
+            y = y + _cast(self.dtype, self.param('bias', nn.initializers.zeros, (self.features,)))[0]
         return y
 
 
@@ -197,12 +205,14 @@ class ConvTranspose(nn.Module):
     use_bias: bool = True
     impl: str = 'auto'
     kernel_init: Any = nn.initializers.lecun_normal()
+    dtype: Any = None  # compute dtype (None: the input's); parameters stay float32
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         _check_padding(self.padding, ('SAME', 'VALID'))
         impl = resolve_impl(self.impl)
         kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
+        x, kernel = _cast(self.dtype, x, kernel)
         padding = self.padding if isinstance(self.padding, str) else tuple(map(tuple, self.padding))
         if impl == 'slices':
             pads = conv_transpose_pads(self.kernel_size, self.strides, padding)
@@ -213,7 +223,7 @@ class ConvTranspose(nn.Module):
         else:
             y = lax.conv_transpose(x, kernel, self.strides, padding, dimension_numbers=_DN)
         if self.use_bias:
-            y = y + self.param('bias', nn.initializers.zeros, (self.features,))
+            y = y + _cast(self.dtype, self.param('bias', nn.initializers.zeros, (self.features,)))[0]
         return y
 
 

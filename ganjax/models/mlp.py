@@ -8,6 +8,8 @@ vectors and leaves them as they are.
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -20,6 +22,7 @@ class MLPGenerator(nn.Module):
     width: int = 128
     depth: int = 3
     num_classes: int = 0
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
     cross_example_state = False  # each example's output depends on that example alone
 
     @nn.compact
@@ -28,8 +31,8 @@ class MLPGenerator(nn.Module):
         if self.num_classes:
             h = jnp.concatenate([h, jax.nn.one_hot(labels, self.num_classes, dtype=h.dtype)], axis=-1)
         for _ in range(self.depth):
-            h = nn.relu(nn.Dense(self.width)(h))
-        return nn.Dense(self.out_dim)(h)
+            h = nn.relu(nn.Dense(self.width, dtype=self.dtype)(h))
+        return nn.Dense(self.out_dim, dtype=self.dtype)(h).astype(jnp.float32)
 
 
 class MLPDiscriminator(nn.Module):
@@ -37,6 +40,7 @@ class MLPDiscriminator(nn.Module):
     depth: int = 3
     num_classes: int = 0
     spectral_norm: bool = False
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
     cross_example_state = False  # spectral norm's state is per weight, not per batch
 
     @nn.compact
@@ -44,7 +48,8 @@ class MLPDiscriminator(nn.Module):
         h = x.reshape(x.shape[0], -1)
         if self.num_classes:
             h = jnp.concatenate([h, jax.nn.one_hot(labels, self.num_classes, dtype=h.dtype)], axis=-1)
-        dense = lambda n: spectral(nn.Dense(n), self, train) if self.spectral_norm else nn.Dense(n)
+        layer = lambda n: nn.Dense(n, dtype=self.dtype)
+        dense = (lambda n: spectral(layer(n), self, train)) if self.spectral_norm else layer
         for _ in range(self.depth):
             h = nn.leaky_relu(dense(self.width)(h), 0.2)
-        return {'logits': dense(1)(h)[:, 0]}
+        return {'logits': dense(1)(h)[:, 0].astype(jnp.float32)}

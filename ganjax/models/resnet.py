@@ -18,6 +18,8 @@ Options, each off by default (which is the WGAN-GP model exactly):
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -48,18 +50,22 @@ class _UpBlock(nn.Module):
     bn_axis_name: str | None
     spectral_norm: bool = False
     conditional: bool = False
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, cond, train):
         sn = _wrapper(self, self.spectral_norm, train)
         if self.conditional:
-            bn = lambda: lambda h: ConditionalBatchNorm(axis_name=self.bn_axis_name)(h, cond, train=train)
+            bn = lambda: lambda h: ConditionalBatchNorm(axis_name=self.bn_axis_name, dtype=self.dtype)(
+                h, cond, train=train)
         else:
-            bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)
+            bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name,
+                                      dtype=self.dtype)
+        conv = lambda k: sn(Conv(self.features, (k, k), impl=self.conv_impl, dtype=self.dtype))
         h = _upsample(nn.relu(bn()(x)))
-        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(h)
-        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(nn.relu(bn()(h)))
-        return h + sn(Conv(self.features, (1, 1), impl=self.conv_impl))(_upsample(x))
+        h = conv(3)(h)
+        h = conv(3)(nn.relu(bn()(h)))
+        return h + conv(1)(_upsample(x))
 
 
 class _DownBlock(nn.Module):
@@ -68,19 +74,21 @@ class _DownBlock(nn.Module):
     first: bool
     conv_impl: str
     spectral_norm: bool = False
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, train):
         sn = _wrapper(self, self.spectral_norm, train)
+        conv = lambda k: sn(Conv(self.features, (k, k), impl=self.conv_impl, dtype=self.dtype))
         h = x if self.first else nn.relu(x)
-        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(h)
-        h = sn(Conv(self.features, (3, 3), impl=self.conv_impl))(nn.relu(h))
+        h = conv(3)(h)
+        h = conv(3)(nn.relu(h))
         if self.downsample:
             h = _avgpool(h)
         if self.first:  # optimised block: pool, then 1x1 conv
-            shortcut = sn(Conv(self.features, (1, 1), impl=self.conv_impl))(_avgpool(x))
+            shortcut = conv(1)(_avgpool(x))
         elif self.downsample or x.shape[-1] != self.features:
-            shortcut = sn(Conv(self.features, (1, 1), impl=self.conv_impl))(x)
+            shortcut = conv(1)(x)
             shortcut = _avgpool(shortcut) if self.downsample else shortcut
         else:
             shortcut = x
@@ -96,6 +104,7 @@ class ResNetGenerator(nn.Module):
     spectral_norm: bool = False
     attention: int = 0
     conditioning: str = 'concat'
+    dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
     cross_example_state = True  # batch norm
 
     @nn.compact
@@ -110,13 +119,16 @@ class ResNetGenerator(nn.Module):
         cond = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype) if self.num_classes else None
         if self.num_classes and not cbn:
             z = jnp.concatenate([z, cond], axis=-1)
-        h = sn(nn.Dense(4 * 4 * self.width))(z).reshape(-1, 4, 4, self.width)
+        h = sn(nn.Dense(4 * 4 * self.width, dtype=self.dtype))(z).reshape(-1, 4, 4, self.width)
         while h.shape[1] < size:
-            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, self.spectral_norm, cbn)(h, cond, train)
+            h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, self.spectral_norm, cbn,
+                         self.dtype)(h, cond, train)
             if h.shape[1] == self.attention:
-                h = SelfAttention(self.spectral_norm, self.conv_impl)(h, train=train)
-        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name)(h))
-        return jnp.tanh(sn(Conv(self.image_shape[2], (3, 3), impl=self.conv_impl))(h))
+                h = SelfAttention(self.spectral_norm, self.conv_impl, self.dtype)(h, train=train)
+        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.bn_axis_name,
+                                 dtype=self.dtype)(h))
+        h = sn(Conv(self.image_shape[2], (3, 3), impl=self.conv_impl, dtype=self.dtype))(h)
+        return jnp.tanh(h).astype(jnp.float32)
 
 
 class ResNetDiscriminator(nn.Module):
@@ -128,6 +140,7 @@ class ResNetDiscriminator(nn.Module):
     spectral_norm: bool = False
     attention: int = 0
     aux_classifier: bool = False
+    dtype: Any = jnp.float32  # compute dtype; parameters and the outputs are float32
     cross_example_state = False
 
     @nn.compact
@@ -135,13 +148,14 @@ class ResNetDiscriminator(nn.Module):
         sn = _wrapper(self, self.spectral_norm, train)
         h, attended = x, False
         for downsample, first in ((True, True), (True, False), (False, False), (False, False)):
-            h = _DownBlock(self.width, downsample, first, self.conv_impl, self.spectral_norm)(h, train)
+            h = _DownBlock(self.width, downsample, first, self.conv_impl, self.spectral_norm, self.dtype)(h, train)
             if h.shape[1] == self.attention and not attended:
-                h, attended = SelfAttention(self.spectral_norm, self.conv_impl)(h, train=train), True
+                h, attended = SelfAttention(self.spectral_norm, self.conv_impl, self.dtype)(h, train=train), True
         h = jnp.mean(nn.relu(h), axis=(1, 2))
-        out = {'logits': sn(nn.Dense(1))(h)[:, 0], 'features': h}
+        out = {'logits': sn(nn.Dense(1, dtype=self.dtype))(h)[:, 0], 'features': h}
         if self.num_classes and self.aux_classifier:
-            out['cls'] = sn(nn.Dense(self.num_classes))(h)
+            out['cls'] = sn(nn.Dense(self.num_classes, dtype=self.dtype))(h)
         elif self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
-            out['logits'] = out['logits'] + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, axis=-1)
-        return out
+            embed = nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels)
+            out['logits'] = out['logits'] + jnp.sum(embed * h, axis=-1)
+        return jax.tree.map(lambda a: a.astype(jnp.float32), out)
