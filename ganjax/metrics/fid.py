@@ -124,12 +124,11 @@ def clean_resize(images: np.ndarray) -> np.ndarray:
 # The feature extractor.
 
 @functools.lru_cache(maxsize=None)
-def _forward_fn(with_logits: bool, precision: Any) -> Callable[..., tuple[jax.Array, jax.Array]]:
-    """One jitted forward per network variant, shared by all extractors (so a new one does not recompile)."""
-    net = inception.InceptionV3(with_logits=with_logits, precision=precision)
+def _forward_fn(precision: Any) -> Callable[..., tuple[jax.Array, jax.Array]]:
+    """One jitted forward per precision, shared by all extractors (so a new one does not recompile)."""
 
     def run(params: Any, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        pool3, logits = net.apply(params, preprocess(x, 'bilinear'))
+        pool3, logits = inception.forward(params, preprocess(x, 'bilinear'), precision=precision)
         return pool3, (logits if logits is not None else jnp.zeros((x.shape[0], 0), jnp.float32))
 
     return jax.jit(run)
@@ -156,8 +155,8 @@ class InceptionFeatures:
         self.batch_size = batch_size
         self.resize = resize
         self.has_logits = 'fc/kernel' in weights
-        self.params = inception.flax_params(weights)
-        self._run = _forward_fn(self.has_logits, precision)
+        self.params = inception.prepare_params(weights)
+        self._run = _forward_fn(precision)
 
     def _forward(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
         x = check_images(images)
