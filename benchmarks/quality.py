@@ -51,6 +51,7 @@ def train(experiment: str, seed: int, workdir: str, extra: list[str]) -> float:
     wall = time.perf_counter() - t0
     if r.returncode:
         sys.exit(f'{experiment} seed {seed} failed (status {r.returncode}):\n{r.stderr[-3000:]}')
+    print('\n'.join(r.stdout.strip().splitlines()[-2:]), flush=True)  # the last progress line (steps/s)
     return wall
 
 
@@ -196,8 +197,10 @@ def main() -> None:
     p.add_argument('--reference-split', default='test')
     p.add_argument('--reference-images', type=int, default=0, help='cap on reference images (0 = all)')
     p.add_argument('--batch-size', type=int, default=50, help='Inception batch size')
-    p.add_argument('--samples-out', default='', help='write samples to DIR/<experiment>.npz, score nothing')
-    p.add_argument('--from-samples', default='', help='score a file written by --samples-out')
+    p.add_argument('--samples-out', default='', help='write samples to DIR/<experiment>-s<seeds>.npz, '
+                   'score nothing')
+    p.add_argument('--from-samples', nargs='+', default=[], help='score files written by --samples-out '
+                   '(one experiment; several files are merged by seed)')
     p.add_argument('--results', default=str(RESULTS))
     p.add_argument('--no-append', action='store_true')
     p.add_argument('--extra', nargs=argparse.REMAINDER, default=[], help='--config.KEY=VALUE overrides')
@@ -207,12 +210,17 @@ def main() -> None:
     command = 'python benchmarks/quality.py ' + ' '.join(shlex.quote(a) for a in sys.argv[1:])
 
     if args.from_samples:
-        with np.load(args.from_samples) as z:
-            meta = json.loads(z['meta'].tobytes().decode())
-            samples = {int(k[4:]): z[k] for k in z.files if k.startswith('seed')}
-        args.experiment = meta['experiment']
-        runs = {int(s): r for s, r in meta['runs'].items()}
-        command = f"{meta['command']}  (scored: {command})"
+        samples, runs, commands = {}, {}, []
+        for path in args.from_samples:
+            with np.load(path) as z:
+                meta = json.loads(z['meta'].tobytes().decode())
+                samples.update({int(k[4:]): z[k] for k in z.files if k.startswith('seed')})
+            if runs and meta['experiment'] != args.experiment:
+                sys.exit(f'{path} holds {meta["experiment"]}, not {args.experiment}')
+            args.experiment = meta['experiment']
+            runs.update({int(s): r for s, r in meta['runs'].items()})
+            commands.append(meta['command'])
+        command = f"{'; '.join(commands)}  (scored: {command})"
     else:
         samples, runs = {}, {}
         for seed in [int(s) for s in args.seeds.split(',')]:
@@ -225,7 +233,8 @@ def main() -> None:
         out = Path(args.samples_out)
         out.mkdir(parents=True, exist_ok=True)
         meta = {'experiment': args.experiment, 'runs': runs, 'command': command}
-        np.savez_compressed(out / f'{args.experiment}.npz', meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+        tag = '_'.join(str(s) for s in sorted(samples))
+        np.savez_compressed(out / f'{args.experiment}-s{tag}.npz', meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
                             **{f'seed{s}': x for s, x in samples.items()})
         return
     metrics = score(samples, args)

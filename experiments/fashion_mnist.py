@@ -31,7 +31,7 @@ def get_config():
     c.train.b2 = 0.99
     c.train.lr_schedule = 'linear'
     c.train.ema_decay = 0.999
-    c.train.num_steps = 10000
+    c.train.num_steps = 5000
     c.train.log_every = 1000
     c.eval.num_samples = 64
     c.checkpoint.every_steps = 5000

@@ -13,5 +13,5 @@ def get_config():
     c.train.optimizer = 'rmsprop'
     c.train.g_lr = 5e-5
     c.train.d_lr = 5e-5
-    c.train.num_steps = 4000
+    c.train.num_steps = 900
     return c

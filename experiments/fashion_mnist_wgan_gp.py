@@ -14,5 +14,5 @@ def get_config():
     c.train.g_lr = 1e-4
     c.train.d_lr = 1e-4
     c.train.b2 = 0.9
-    c.train.num_steps = 3000
+    c.train.num_steps = 900
     return c
