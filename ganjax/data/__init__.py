@@ -6,9 +6,11 @@ dicts ``{'x': float32 array, 'label': int32 array (conditional only)}`` holding 
 each step's global examples, deterministically from ``(seed, step)`` so a resumed run sees the same data.
 Images come as NHWC float32 in [-1, 1].
 
-Which source: ``data.name`` 'ring' / 'grid' are the 2-D toys; a non-empty ``data.path`` reads local files
-(``files.py``: .npz, idx(.gz), image folder) whatever ``data.name`` says, so one flag points any
-experiment at local data; otherwise ``data.name`` is a TFDS dataset name (``tfds.py``).
+Which source: ``data.name`` 'ring' / 'grid' are the 2-D toys; 'stacked_mnist' builds 1000-mode RGB stacks
+of MNIST digits (``stacked_mnist.py``; ``data.path`` then names the MNIST idx files); otherwise a non-empty
+``data.path`` reads local files (``files.py``: .npz, idx(.gz), image folder) whatever ``data.name`` says,
+so one flag points any experiment at local data; otherwise ``data.name`` is a TFDS dataset name
+(``tfds.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ganjax.data.pipeline import ArrayStore, ImageSource
+from ganjax.data.stacked_mnist import NAME as STACKED_MNIST, get_stacked_mnist
 from ganjax.data.toy import ToySource
 from ganjax.errors import ConfigError, DataError
 
@@ -28,6 +31,8 @@ def get_source(cfg, seed: int):
     """Build the data source that ``config.data`` describes."""
     if cfg.name in TOY_NAMES and not cfg.path:
         return ToySource(cfg, seed)
+    if cfg.name == STACKED_MNIST:
+        return get_stacked_mnist(cfg, seed)
     if cfg.channels not in (0, 1, 3):
         raise ConfigError(f'data.channels must be 0 (keep), 1 or 3, got {cfg.channels}')
     if cfg.image_size < 0 or cfg.max_examples < 0 or cfg.prefetch < 0 or cfg.num_classes < 0:

@@ -1,9 +1,10 @@
-"""Inception-v3 as in the FID graph of 2015-12-05 (TF FID, pytorch-fid, StyleGAN metrics), in Flax Linen.
+"""Inception-v3 as in the FID graph of 2015-12-05 (TF FID, pytorch-fid, StyleGAN metrics), as a pure JAX function.
 
 The network differs from torchvision's Inception-v3 in the details FID depends on, all reproduced here:
 
 * batch norm has no learned scale in the TF graph (gamma = 1), eps = 1e-3; we fold it into the conv
-  (``kernel * gamma / sqrt(var + eps)`` and a bias), which is exact up to float rounding;
+  (``kernel * gamma / sqrt(var + eps)`` and a bias) once, on the host in float64, which is exact up to
+  float rounding;
 * the 3x3 average-pooling branches divide by the number of *real* pixels in the window (padding is not
   counted; torch's ``count_include_pad=False``);
 * the last block (``mixed_10``) pools its pooling branch with a 3x3 *max* pool, not an average;
@@ -12,14 +13,30 @@ The network differs from torchvision's Inception-v3 in the details FID depends o
 
 Input: NHWC float32, 299x299x3, already scaled by ``(x - 128) / 128`` (see ``ganjax.metrics.fid`` for the
 whole pipeline from images). Layer names are the TF graph's (``conv`` ... ``mixed_10``); the table of
-convolutions lives in :mod:`ganjax.metrics.weights`, so the module and every loader share one truth.
+convolutions lives in :mod:`ganjax.metrics.weights`, so the forward pass and every loader share one truth.
+
+Why a plain function over prepared arrays rather than a Flax module: the speed of FID on a CPU is the
+speed of this forward pass (~11.5 GFLOP per image), and it is fastest written as few, large matmuls.
+:func:`prepare_params` therefore rearranges the folded weights once, and :func:`forward` uses them so:
+
+* every 1x1 convolution is a plain matmul over the pixels;
+* the 1x1 convolutions of a block that read the block's input (its "head": up to four branches) are one
+  matmul with their kernels concatenated along the output axis;
+* the 3x3 average-pool branch ``relu(avgpool(x) W + b)`` is computed as ``relu(avgpool(x W) + b)``
+  (pooling and a per-pixel linear map commute, and the averaging weights sum to 1 so the bias may come
+  after), which puts that branch in the head matmul and pools ``out`` channels instead of ``in``;
+* the other convolutions stay ``lax.conv_general_dilated``: unlike the GAN training step (whose
+  gradients and double backward favour ``ganjax.models.layers``' shifted-slices lowering), this forward
+  pass measured 2.3x slower in total with slices on the CPU (``benchmarks/RESULTS.md``, FID speed).
+
+``benchmarks/fid_speed.py`` measures the result against the TorchScript reference; the parity tests
+(``tests/test_inception_parity.py``) hold the features to the reference's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,27 +48,72 @@ BN_EPS = 1e-3
 STEM = ('conv', 'conv_1', 'conv_2', 'conv_3', 'conv_4')
 BLOCKS = ('mixed', 'mixed_1', 'mixed_2', 'mixed_3', 'mixed_4', 'mixed_5', 'mixed_6', 'mixed_7', 'mixed_8',
           'mixed_9', 'mixed_10')
+# The 1x1 convolutions of each block that read the block's input, fused into one matmul. A name ending
+# in POOLED is the average-pool branch (pooled after its matmul, see the module docstring).
+_A_HEAD = ('conv', 'tower/conv', 'tower_1/conv', 'tower_2/conv')
+HEADS: dict[str, tuple[str, ...]] = {
+    'mixed': _A_HEAD, 'mixed_1': _A_HEAD, 'mixed_2': _A_HEAD, 'mixed_3': ('tower/conv',),
+    'mixed_4': _A_HEAD, 'mixed_5': _A_HEAD, 'mixed_6': _A_HEAD, 'mixed_7': _A_HEAD,
+    'mixed_8': ('tower/conv', 'tower_1/conv'),
+    'mixed_9': ('conv', 'tower_conv', 'tower_1_conv', 'tower_2_conv'),
+    'mixed_10': ('conv', 'tower_conv', 'tower_1_conv')}  # its pool branch is a max pool: not linear
+POOLED = ('tower_2/conv', 'tower_2_conv')
+
+Params = dict[str, Any]
 
 
-def _flax_name(rel: str) -> str:
-    """A conv's name inside its block: 'tower_1/conv_2' -> 'tower_1_conv_2' (unique within each block)."""
-    return rel.replace('/', '_')
+def _folded(weights: Weights, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """A conv's kernel and bias with its batch norm folded in, computed in float64."""
+    k = weights[f'{path}/kernel'].astype(np.float64)
+    scale = weights[f'{path}/gamma'].astype(np.float64) / np.sqrt(weights[f'{path}/var'].astype(np.float64)
+                                                                  + BN_EPS)
+    bias = weights[f'{path}/beta'].astype(np.float64) - weights[f'{path}/mean'].astype(np.float64) * scale
+    return k * scale, bias
 
 
-class ConvBN(nn.Module):
-    """Conv + (folded) batch norm + ReLU. Shape and padding come from the shared table by ``conv_path``."""
+def prepare_params(weights: Weights) -> Params:
+    """Our weight layout -> the arrays :func:`forward` reads (float32 on the default device).
 
-    conv_path: str
-    precision: Any = lax.Precision.HIGHEST
+    ``params[block]['head']`` holds the fused 1x1 kernel as an ``(in, sum of outs)`` matrix and its bias;
+    every other convolution keeps its HWIO kernel under its own path.
+    """
+    params: Params = {}
+    for path, *_ in CONVS:
+        block, _, rel = path.partition('/')
+        if rel and rel in HEADS[block]:
+            continue
+        k, b = _folded(weights, path)
+        leaf = {'kernel': jnp.asarray(k, jnp.float32), 'bias': jnp.asarray(b, jnp.float32)}
+        if rel:
+            params.setdefault(block, {})[rel] = leaf
+        else:
+            params[path] = leaf
+    for block, rels in HEADS.items():
+        parts = [_folded(weights, f'{block}/{rel}') for rel in rels]
+        params.setdefault(block, {})['head'] = {
+            'kernel': jnp.asarray(np.concatenate([k[0, 0] for k, _ in parts], axis=1), jnp.float32),
+            'bias': jnp.asarray(np.concatenate([b for _, b in parts]), jnp.float32)}
+    if 'fc/kernel' in weights:
+        params['fc'] = {'kernel': jnp.asarray(weights['fc/kernel']), 'bias': jnp.asarray(weights['fc/bias'])}
+    return params
 
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        out, (kh, kw), stride, (ph, pw) = CONV_SPEC[self.conv_path]
-        kernel = self.param('kernel', nn.initializers.lecun_normal(), (kh, kw, x.shape[-1], out))
-        bias = self.param('bias', nn.initializers.zeros, (out,))
-        y = lax.conv_general_dilated(x, kernel, (stride, stride), ((ph, ph), (pw, pw)),
-                                     dimension_numbers=('NHWC', 'HWIO', 'NHWC'), precision=self.precision)
-        return jax.nn.relu(y + bias)
+
+def _matmul(x: jax.Array, w: jax.Array, precision: Any) -> jax.Array:
+    """Per-pixel linear map: (..., in) @ (in, out)."""
+    y = jnp.dot(x.reshape(-1, x.shape[-1]), w, precision=precision)
+    return y.reshape(*x.shape[:-1], w.shape[-1])
+
+
+def conv_bn_relu(x: jax.Array, leaf: dict[str, jax.Array], path: str, precision: Any) -> jax.Array:
+    """One convolution of the table (batch norm folded in) and its ReLU."""
+    _, (kh, kw), s, (ph, pw) = CONV_SPEC[path]
+    kernel = leaf['kernel']
+    if (kh, kw, s) == (1, 1, 1):
+        y = _matmul(x, kernel[0, 0], precision)
+    else:
+        y = lax.conv_general_dilated(x, kernel, (s, s), ((ph, ph), (pw, pw)),
+                                     dimension_numbers=('NHWC', 'HWIO', 'NHWC'), precision=precision)
+    return jax.nn.relu(y + leaf['bias'])
 
 
 def max_pool(x: jax.Array, stride: int, pad: int) -> jax.Array:
@@ -71,94 +133,64 @@ def avg_pool_exclude_pad(x: jax.Array) -> jax.Array:
     return s / count[None, :, :, None]
 
 
-class Block(nn.Module):
+def _head(x: jax.Array, block: str, leaf: dict[str, jax.Array], precision: Any) -> dict[str, jax.Array]:
+    """The block's fused 1x1 convolutions: one matmul, split per branch, the pool branch pooled, ReLU."""
+    z = _matmul(x, leaf['kernel'], precision)
+    out, start = {}, 0
+    for rel in HEADS[block]:
+        width = CONV_SPEC[f'{block}/{rel}'][0]
+        y, b = z[..., start:start + width], leaf['bias'][start:start + width]
+        if rel in POOLED:
+            y = avg_pool_exclude_pad(y)
+        out[rel] = jax.nn.relu(y + b)
+        start += width
+    return out
+
+
+def block_forward(x: jax.Array, block: str, p: Params, precision: Any) -> jax.Array:
     """One ``mixed`` block. Its kind (A-E of the Inception paper's figures) follows from its name."""
+    h = _head(x, block, p['head'], precision)
 
-    precision: Any = lax.Precision.HIGHEST
+    def chain(y: jax.Array, rels: list[str]) -> jax.Array:
+        for rel in rels:
+            y = conv_bn_relu(y, p[rel], f'{block}/{rel}', precision)
+        return y
 
-    def conv(self, rel: str, x: jax.Array) -> jax.Array:
-        return ConvBN(f'{self.name}/{rel}', self.precision, name=_flax_name(rel))(x)
-
-    def chain(self, rels: list[str], x: jax.Array) -> jax.Array:
-        for r in rels:
-            x = self.conv(r, x)
-        return x
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        name = self.name
-        assert name is not None
-        if name in ('mixed', 'mixed_1', 'mixed_2'):
-            return jnp.concatenate([
-                self.conv('conv', x),
-                self.chain(['tower/conv', 'tower/conv_1'], x),
-                self.chain(['tower_1/conv', 'tower_1/conv_1', 'tower_1/conv_2'], x),
-                self.conv('tower_2/conv', avg_pool_exclude_pad(x))], axis=-1)
-        if name == 'mixed_3':
-            return jnp.concatenate([
-                self.conv('conv', x),
-                self.chain(['tower/conv', 'tower/conv_1', 'tower/conv_2'], x),
-                max_pool(x, 2, 0)], axis=-1)
-        if name in ('mixed_4', 'mixed_5', 'mixed_6', 'mixed_7'):
-            return jnp.concatenate([
-                self.conv('conv', x),
-                self.chain(['tower/conv', 'tower/conv_1', 'tower/conv_2'], x),
-                self.chain([f'tower_1/conv{s}' for s in ('', '_1', '_2', '_3', '_4')], x),
-                self.conv('tower_2/conv', avg_pool_exclude_pad(x))], axis=-1)
-        if name == 'mixed_8':
-            return jnp.concatenate([
-                self.chain(['tower/conv', 'tower/conv_1'], x),
-                self.chain(['tower_1/conv', 'tower_1/conv_1', 'tower_1/conv_2', 'tower_1/conv_3'], x),
-                max_pool(x, 2, 0)], axis=-1)
-        # mixed_9, mixed_10: the 'E' blocks with split 1x3/3x1 towers.
-        a = self.conv('tower_conv', x)
-        b = self.chain(['tower_1_conv', 'tower_1_conv_1'], x)
-        pooled = max_pool(x, 1, 1) if name == 'mixed_10' else avg_pool_exclude_pad(x)
-        return jnp.concatenate([
-            self.conv('conv', x),
-            self.conv('tower_mixed_conv', a), self.conv('tower_mixed_conv_1', a),
-            self.conv('tower_1_mixed_conv', b), self.conv('tower_1_mixed_conv_1', b),
-            self.conv('tower_2_conv', pooled)], axis=-1)
+    if block in ('mixed', 'mixed_1', 'mixed_2'):
+        parts = [h['conv'], chain(h['tower/conv'], ['tower/conv_1']),
+                 chain(h['tower_1/conv'], ['tower_1/conv_1', 'tower_1/conv_2']), h['tower_2/conv']]
+    elif block == 'mixed_3':
+        parts = [chain(x, ['conv']), chain(h['tower/conv'], ['tower/conv_1', 'tower/conv_2']),
+                 max_pool(x, 2, 0)]
+    elif block in ('mixed_4', 'mixed_5', 'mixed_6', 'mixed_7'):
+        parts = [h['conv'], chain(h['tower/conv'], ['tower/conv_1', 'tower/conv_2']),
+                 chain(h['tower_1/conv'], [f'tower_1/conv_{i}' for i in range(1, 5)]), h['tower_2/conv']]
+    elif block == 'mixed_8':
+        parts = [chain(h['tower/conv'], ['tower/conv_1']),
+                 chain(h['tower_1/conv'], ['tower_1/conv_1', 'tower_1/conv_2', 'tower_1/conv_3']),
+                 max_pool(x, 2, 0)]
+    else:  # mixed_9, mixed_10: the 'E' blocks with split 1x3/3x1 towers.
+        a, b = h['tower_conv'], chain(h['tower_1_conv'], ['tower_1_conv_1'])
+        pool = (h['tower_2_conv'] if block == 'mixed_9'
+                else conv_bn_relu(max_pool(x, 1, 1), p['tower_2_conv'], f'{block}/tower_2_conv',
+                                  precision))
+        parts = [h['conv'], chain(a, ['tower_mixed_conv']), chain(a, ['tower_mixed_conv_1']),
+                 chain(b, ['tower_1_mixed_conv']), chain(b, ['tower_1_mixed_conv_1']), pool]
+    return jnp.concatenate(parts, axis=-1)
 
 
-class InceptionV3(nn.Module):
-    """The FID network. Returns ``(pool3, logits)``; ``logits`` is None unless ``with_logits``."""
-
-    with_logits: bool = False
-    precision: Any = lax.Precision.HIGHEST
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array | None]:
-        if x.shape[1:] != (299, 299, 3):
-            raise ValueError(f'InceptionV3 expects N x 299 x 299 x 3 inputs, got {x.shape}')
-        for i, name in enumerate(STEM):
-            x = ConvBN(name, self.precision, name=name)(x)
-            if i in (2, 4):
-                x = max_pool(x, 2, 0)
-        for name in BLOCKS:
-            x = Block(self.precision, name=name)(x)
-        pool3 = jnp.mean(x, axis=(1, 2))
-        logits = None
-        if self.with_logits:
-            logits = nn.Dense(1008, precision=self.precision, name='fc')(pool3)
-        return pool3, logits
-
-
-def flax_params(weights: Weights) -> dict[str, Any]:
-    """Our weight layout -> this module's ``params``, folding each batch norm into its conv (in float64)."""
-    params: dict[str, Any] = {}
-    for path, *_ in CONVS:
-        k = weights[f'{path}/kernel'].astype(np.float64)
-        scale = weights[f'{path}/gamma'].astype(np.float64) / np.sqrt(
-            weights[f'{path}/var'].astype(np.float64) + BN_EPS)
-        bias = weights[f'{path}/beta'] - weights[f'{path}/mean'].astype(np.float64) * scale
-        leaf = {'kernel': jnp.asarray((k * scale).astype(np.float32)),
-                'bias': jnp.asarray(bias.astype(np.float32))}
-        if '/' in path:
-            block, rel = path.split('/', 1)
-            params.setdefault(block, {})[_flax_name(rel)] = leaf
-        else:
-            params[path] = leaf
-    if 'fc/kernel' in weights:
-        params['fc'] = {'kernel': jnp.asarray(weights['fc/kernel']), 'bias': jnp.asarray(weights['fc/bias'])}
-    return {'params': params}
+def forward(params: Params, x: jax.Array, precision: Any = lax.Precision.HIGHEST) -> tuple[jax.Array, jax.Array | None]:
+    """The FID network on prepared ``params``: ``(pool3, logits)``; logits is None without ``fc``."""
+    if x.shape[1:] != (299, 299, 3):
+        raise ValueError(f'the FID Inception expects N x 299 x 299 x 3 inputs, got {x.shape}')
+    for i, name in enumerate(STEM):
+        x = conv_bn_relu(x, params[name], name, precision)
+        if i in (2, 4):
+            x = max_pool(x, 2, 0)
+    for block in BLOCKS:
+        x = block_forward(x, block, params[block], precision)
+    pool3 = jnp.mean(x, axis=(1, 2))
+    logits = None
+    if 'fc' in params:
+        logits = jnp.dot(pool3, params['fc']['kernel'], precision=precision) + params['fc']['bias']
+    return pool3, logits

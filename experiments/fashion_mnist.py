@@ -1,0 +1,38 @@
+"""Fashion-MNIST, the best recipe: DCGAN (width 64) with the non-saturating loss, R1 on real data, Adam
+(2e-4, 0.5, 0.99) decayed linearly to 0, and an EMA of G (0.999) that the samples come from.
+
+R1 (Mescheder et al. 2018), applied lazily every 4th step as in StyleGAN2, keeps the discriminator from sharpening around the data, which is what lets the
+learning rate stay high and decay to 0 without the oscillations of the unregularised loss; the EMA of G
+(Yazici et al. 2019) removes most of the remaining step-to-step noise. The step budget keeps training within
+20 minutes on the project's 2-core CPU (benchmarks/RESULTS.md, Fashion-MNIST).
+
+TFDS ``fashion_mnist`` by default; offline:
+``python -m ganjax.main --config=experiments/fashion_mnist.py --workdir=D \\
+    --config.data.path=/usr/share/datasets/fashion-mnist``
+"""
+
+from experiments.base import get_config as base_config
+
+
+def get_config():
+    c = base_config()
+    c.data.name = 'fashion_mnist'
+    c.model.name = 'dcgan'
+    c.model.latent_dim = 64
+    c.model.width = 64
+    c.loss.name = 'non_saturating'
+    c.penalty.name = 'r1'
+    c.penalty.weight = 1.0
+    c.penalty.every = 4  # lazy R1 (StyleGAN2): every 4th D step, scaled by 4; a quarter of the cost
+    c.train.batch_size = 64
+    c.train.g_lr = 2e-4
+    c.train.d_lr = 2e-4
+    c.train.b1 = 0.5
+    c.train.b2 = 0.99
+    c.train.lr_schedule = 'linear'
+    c.train.ema_decay = 0.999
+    c.train.num_steps = 5000
+    c.train.log_every = 1000
+    c.eval.num_samples = 64
+    c.checkpoint.every_steps = 5000
+    return c

@@ -1,0 +1,9 @@
+"""Fashion-MNIST, DCGAN, hinge loss; otherwise the protocol of fashion_mnist_non_saturating.py."""
+
+from experiments.fashion_mnist_non_saturating import get_config as protocol
+
+
+def get_config():
+    c = protocol()
+    c.loss.name = 'hinge'
+    return c
