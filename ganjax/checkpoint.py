@@ -448,7 +448,8 @@ def load_generator(workdir: str | Path, step: int | None = None,
     ``generator`` is the network the run's game samples with (``'G'`` for the adversarial game). Reads
     only its parameters (the EMA ones unless ``ema=False``; the raw ones for a network without an EMA)
     and its collections from the newest readable checkpoint (or ``step``), never the other networks or
-    the optimiser states. Sample with ``generator.apply({'params': params, **collections}, z, labels,
+    the optimiser states. With the EMA, batch statistics are re-estimated for it as the train loop's
+    samples do (:func:`ganjax.games.standing_collections`). Sample with ``generator.apply({'params': params, **collections}, z, labels,
     train=False)`` where ``z`` has shape ``(n, config.model.latent_dim)`` for the adversarial game, and in
     general is what the run's game draws: ``ganjax.games.get_game(config, spec).draw_latents(key, n)``.
     """
@@ -473,7 +474,8 @@ def _load_generator(directory: Path, step: int | None, ema: bool):
             config = ml_collections.ConfigDict(meta['config'])
             spec = games.DataSpec(tuple(meta['example_shape']), meta['num_classes'])
             name = meta['sampler']
-            network = games.get_game(config, spec).networks[name]
+            game = games.get_game(config, spec)
+            network = game.networks[name]
             shapes = jax.eval_shape(lambda: network.module.init(jax.random.PRNGKey(0), *network.init_args,
                                                                 train=False))
             params, cols = split_variables(shapes)
@@ -484,8 +486,10 @@ def _load_generator(directory: Path, step: int | None, ema: bool):
                 directory / str(s) / 'state', args=ocp.args.PyTreeRestore(
                     item=_host_target(like, name), partial_restore=True)), like, name)
             restored = jax.device_put(restored, jax.devices()[0])
-            params = restored.ema[name] if ema and network.ema else restored.params[name]
-            collections = restored.collections[name]
+            params, collections = restored.params[name], restored.collections[name]
+            if ema and network.ema:  # the EMA, with batch statistics of its own (standing statistics)
+                params = restored.ema[name]
+                collections = games.standing_collections(game, params, collections, meta['num_classes'])
         except CheckpointError:
             raise
         except Exception as e:  # noqa: BLE001

@@ -83,15 +83,23 @@ def eval_inputs(config: ml_collections.ConfigDict, game: games.Game,
     return z, labels
 
 
-def generate(sample_fn, state: GANState, network: str, z: jax.Array, labels: jax.Array | None,
-             chunk: int = 500) -> np.ndarray:
-    """Samples of ``network`` (its EMA if it has one) for all of ``z``, in chunks so large evaluations
-    fit in memory."""
-    params = state.ema.get(network, state.params[network])
+def sampling_variables(game: games.Game, state: GANState, num_classes: int = 0):
+    """``(params, collections)`` the game's sampler generates with: its EMA if it keeps one, with batch
+    statistics re-estimated for the EMA (:func:`ganjax.games.standing_collections`); ``game`` is built
+    without an ``axis_name``."""
+    name = game.sampler
+    if name not in state.ema:
+        return state.params[name], state.collections[name]
+    return state.ema[name], games.standing_collections(game, state.ema[name], state.collections[name], num_classes)
+
+
+def generate(sample_fn, variables: tuple, z: jax.Array, labels: jax.Array | None, chunk: int = 500) -> np.ndarray:
+    """Samples for all of ``z`` with ``variables = (params, collections)``, in chunks so large
+    evaluations fit in memory."""
     out = []
     for i in range(0, z.shape[0], chunk):
         lab = None if labels is None else labels[i:i + chunk]
-        out.append(np.asarray(sample_fn(params, state.collections[network], z[i:i + chunk], lab)))
+        out.append(np.asarray(sample_fn(*variables, z[i:i + chunk], lab)))
     return np.concatenate(out)
 
 
@@ -178,7 +186,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
     sample_game = games.get_game(config, spec) if par.axis_name else game  # no cross-replica layers
     sample_fn = games.make_sample_fn(sample_game)
     z_eval, labels_eval = eval_inputs(config, game, source.num_classes)
-    sample = lambda s: generate(sample_fn, par.local_copy(s), game.sampler, z_eval, labels_eval)
+    variables = lambda s: sampling_variables(sample_game, par.local_copy(s), source.num_classes)
+    sample = lambda s: generate(sample_fn, variables(s), z_eval, labels_eval)
 
     workdir = Path(workdir)
     main_process = par.is_main_process
@@ -233,8 +242,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *
                     f.write(json.dumps({'step': step, 'fid': value}) + '\n')
                 board.write_scalars(step, {'fid': value})
             if main_process and pictures.due(step):
-                pictures.write(step, generate(sample_fn, par.local_copy(state), game.sampler, *pictures.inputs),
-                               workdir, board)
+                pictures.write(step, generate(sample_fn, variables(state), *pictures.inputs), workdir, board)
             stop = preemption.should_stop(step)
             if stop or ckpt.due(step):
                 save_checkpoint(ckpt, watch, step, saveable(state))

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from ganjax import games, parallel  # noqa: E402
 from ganjax.data.toy import ToySource  # noqa: E402
-from ganjax.train import eval_inputs, generate  # noqa: E402
+from ganjax.train import eval_inputs, generate, sampling_variables  # noqa: E402
 from tests.conftest import tiny_config  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def run(config, mode):
         state, _ = step(state, par.place_batch(next(batches)))
     state = jax.device_get(par.local_copy(state))
     plain = games.get_game(config, spec)
-    samples = generate(games.make_sample_fn(plain), state, plain.sampler, *eval_inputs(config, plain, 0))
+    samples = generate(games.make_sample_fn(plain), sampling_variables(plain, state), *eval_inputs(config, plain, 0))
     # every network's parameters and collections, the EMAs and the game's extra state
     flat = {f'{mode}/{jax.tree_util.keystr(k)}': np.asarray(v)
             for k, v in jax.tree_util.tree_leaves_with_path(

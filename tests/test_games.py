@@ -15,6 +15,7 @@ import pytest
 from ganjax import games
 from ganjax.data.toy import ToySource
 from ganjax.errors import ConfigError
+from ganjax.state import split_variables
 from tests.conftest import tiny_config
 from tests.games import cycle_like, infogan_like, path_length_like, unrolled_like
 
@@ -217,3 +218,23 @@ def test_a_game_that_trains_an_unknown_network_is_refused():
     net = games.Network(infogan_like.Net(1), (jnp.zeros((2, 2)),), games.OptimizerSpec(1e-3))
     with pytest.raises(ValueError, match=r"trains \['Q'\]"):
         games.Game({'D': net}, (games.Update('D', ('D', 'Q'), lambda p, ctx: (0.0, {})),))
+
+
+def test_standing_statistics_belong_to_the_weights_that_sample():
+    """A batch-norm generator's statistics re-estimated for given weights match their closed form: the
+    first layer is z @ W (z ~ N(0, I), no bias), so channel c's variance is the mean over positions p of
+    |W[:, p, c]|^2 and its mean is 0, whatever statistics the collections held before."""
+    c = tiny_config(**{'model.name': 'dcgan', 'model.width': 8, 'model.latent_dim': 16})
+    game = games.get_game(c, games.DataSpec((28, 28, 1)))
+    G = game.networks['G']
+    params, cols = split_variables(G.module.init(jax.random.PRNGKey(3), *G.init_args, train=False))
+    stale = jax.tree.map(lambda a: a + 5.0, cols)  # statistics of some other weights
+    fresh = games.standing_collections(game, params, stale)
+    w = np.asarray(params['Dense_0']['kernel'], np.float64).reshape(16, 7 * 7, 16)  # (latent, position, channel)
+    bn = fresh['batch_stats']['BatchNorm_0']
+    np.testing.assert_allclose(bn['var'], np.mean(np.sum(w**2, axis=0), axis=0), rtol=0.1)
+    assert float(jnp.max(jnp.abs(bn['mean']))) < 0.1 * float(jnp.sqrt(jnp.max(bn['var'])))
+    # deterministic (a fixed key), and a network without cross-example state is left alone
+    jax.tree.map(np.testing.assert_array_equal, games.standing_collections(game, params, stale), fresh)
+    ring = games.get_game(tiny_config(), games.DataSpec((2,)))
+    assert games.standing_collections(ring, None, {'x': 1}) == {'x': 1}

@@ -13,6 +13,7 @@ import importlib
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update  # noqa: F401  (the game API)
@@ -81,3 +82,33 @@ def make_sample_fn(game: Game) -> Callable:
         return module.apply({'params': params, **collections}, z, cond, train=False)
 
     return sample
+
+
+STANDING_KEY = 0x57A7  # the fixed key of standing statistics, so a checkpoint always samples the same
+
+
+def standing_collections(game: Game, params, collections, num_classes: int = 0, *, batches: int = 50,
+                         batch_size: int = 256):
+    """The sampler's collections re-estimated for ``params`` (BigGAN's "standing statistics").
+
+    A generator with cross-example state (batch norm) keeps running statistics of the raw weights' batches
+    during training; sampled with the EMA of its weights, those statistics do not belong to the weights
+    that use them. This runs the network in training mode on ``batches`` batches of latents (classes
+    cycling, when ``num_classes``) from a fixed key, so that the running averages (momentum 0.9 in
+    ganjax's models: the last ~20 batches weigh 90%) are those of ``params``; spectral-norm vectors
+    converge for them too. A network without cross-example state is returned unchanged.
+    """
+    module = game.networks[game.sampler].module
+    if not module.cross_example_state or not collections:
+        return collections
+
+    @jax.jit
+    def one(cols, key):
+        z = game.draw_latents(key, batch_size)
+        labels = jnp.arange(batch_size, dtype=jnp.int32) % num_classes if num_classes else None
+        _, updated = module.apply({'params': params, **cols}, z, labels, train=True, mutable=list(cols))
+        return {**cols, **updated}
+
+    for key in jax.random.split(jax.random.PRNGKey(STANDING_KEY), batches):
+        collections = one(collections, key)
+    return collections
