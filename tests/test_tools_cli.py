@@ -181,6 +181,11 @@ def test_sample_command_on_a_trained_mnist_run(mnist_run, tmp_path, capsys):
     z7 = sample_latent(jax.random.PRNGKey(7), (1, config.model.latent_dim), config.model.latent_dist)
     direct = viz.to_uint8(np.asarray(G.apply({'params': params, **cols}, z7, None, train=False)))
     assert np.abs(direct[0].astype(int) - saved['samples'][1].astype(int)).max() <= 1
+    # the same command again writes the same files, byte for byte
+    code, _, err = call(S.main, ['--workdir', str(mnist_run), '--seeds=3,7', '--out', str(tmp_path / 's2')], capsys)
+    assert code == 0, err
+    for name in ('seed3.png', 'seed7.png', 'grid.png'):
+        assert (tmp_path / 's2' / name).read_bytes() == (tmp_path / 's' / name).read_bytes()
     # truncation scales the normal latent towards 0 (the README's --truncation=0.7)
     code, out, err = call(S.main, ['--workdir', str(mnist_run), '--seeds=3,7', '--truncation=0.7',
                                    '--out', str(tmp_path / 't')], capsys)
