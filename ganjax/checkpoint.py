@@ -188,8 +188,8 @@ def io_failure(e: BaseException) -> str | None:
     text = str(e)
     if not any(code in text for code in _IO_STATUS):
         return None
-    found = re.search(r"([A-Za-z][^:\[\]]*?) \[os_error_code='(\d+)'\]", text)
-    return f'{found.group(1)} (errno {found.group(2)})' if found else _one_line(e)
+    found = re.search(r"os_error_code='(\d+)'", text)
+    return f'{os.strerror(int(found.group(1)))} (errno {found.group(1)})' if found else _one_line(e)
 
 
 def _lower_priority() -> None:

@@ -274,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument('--seeds', default=None, help="e.g. '0-99' or '1,5,9' (default: 0..num-1)")
     ap.add_argument('--num', type=int, default=None, help='number of samples, seeds 0..num-1 (default 64)')
     ap.add_argument('--truncation', type=float, default=1.0, metavar='PSI', help='in [0, 1]; 1 = none')
-    ap.add_argument('--class', dest='class_', type=int, default=None, help='class label (conditional runs)')
+    ap.add_argument('--class', dest='class_', type=int, default=None, metavar='K',
+                    help='class label for every sample (conditional runs)')
     ap.add_argument('--interpolate', action='store_true', help='paths between consecutive seeds')
     ap.add_argument('--frames', type=int, default=16, help='latents per interpolation path, ends included')
     ap.add_argument('--method', default='slerp', help='interpolation: slerp (spherical) or lerp (linear)')

@@ -67,6 +67,21 @@ def fill(directory: Path, leave: int = 0) -> Path:
     return filler
 
 
+def test_io_failure_reads_orbax_and_os_errors():
+    from ganjax.checkpoint import io_failure
+
+    # the two shapes TensorStore gave on a full tmpfs (abridged), depending on which file hit the limit
+    for text in ('RESOURCE_EXHAUSTED: Error writing "a/0" in OCDBT database at local file "/d/": Failed to '
+                 "write 489787 bytes to file 14: No space left on device [os_error_code='28']",
+                 'RESOURCE_EXHAUSTED: Error opening "zarr" driver: Failed to write 205 bytes to file 14: No space '
+                 "left on device [tensorstore_spec='{\"create\":true}'] [os_error_code='28']"):
+        assert io_failure(ValueError(text)) == 'No space left on device (errno 28)'
+    assert io_failure(OSError(errno.EROFS, os.strerror(errno.EROFS))) == 'Read-only file system (errno 30)'
+    assert io_failure(ValueError('PERMISSION_DENIED: /x')) == 'ValueError: PERMISSION_DENIED: /x'
+    assert io_failure(TypeError('unhashable type')) is None  # a bug keeps its traceback
+    assert io_failure(ValueError('shapes do not match')) is None
+
+
 @pytest.mark.slow
 def test_full_disk_during_a_checkpoint_is_one_line_and_keeps_older_checkpoints(small_disk):
     from ganjax.checkpoint import load_generator
@@ -166,6 +181,16 @@ def test_sample_command_on_a_trained_mnist_run(mnist_run, tmp_path, capsys):
     z7 = sample_latent(jax.random.PRNGKey(7), (1, config.model.latent_dim), config.model.latent_dist)
     direct = viz.to_uint8(np.asarray(G.apply({'params': params, **cols}, z7, None, train=False)))
     assert np.abs(direct[0].astype(int) - saved['samples'][1].astype(int)).max() <= 1
+    # the same command again writes the same files, byte for byte
+    code, _, err = call(S.main, ['--workdir', str(mnist_run), '--seeds=3,7', '--out', str(tmp_path / 's2')], capsys)
+    assert code == 0, err
+    for name in ('seed3.png', 'seed7.png', 'grid.png'):
+        assert (tmp_path / 's2' / name).read_bytes() == (tmp_path / 's' / name).read_bytes()
+    # truncation scales the normal latent towards 0 (the README's --truncation=0.7)
+    code, out, err = call(S.main, ['--workdir', str(mnist_run), '--seeds=3,7', '--truncation=0.7',
+                                   '--out', str(tmp_path / 't')], capsys)
+    assert code == 0, err
+    np.testing.assert_allclose(np.load(tmp_path / 't' / 'samples.npz')['z'], 0.7 * saved['z'], rtol=1e-6)
     # the raw generator is another one (EMA 0.95 over 4 steps), and the default folder names it
     code, out, err = call(S.main, ['--workdir', str(mnist_run), '--seeds=7', '--raw'], capsys)
     assert code == 0, err
@@ -241,7 +266,7 @@ def test_fid_of_a_checkpoint_against_its_training_data(mnist_run, capsys):
                         capsys)
     assert_one_line(code, err, 'holds 256 images, fewer than --num-samples=300')
     code, out, err = call(fid_cli.main, [f'--workdir={mnist_run}', '--reference=train', '--num-samples=12',
-                                         '--metrics=fid,kid', '--quiet'], capsys)
+                                         '--metrics=fid,kid', '--quiet', '--batch-size=12'], capsys)
     assert code == 0, err
     warnings = err.strip().splitlines()
     assert len(warnings) == 1 and warnings[0].startswith('warning: FID from 12 generated and 12 reference')
@@ -253,7 +278,7 @@ def test_fid_of_a_checkpoint_against_its_training_data(mnist_run, capsys):
     sampler = S.load_sampler(mnist_run)
     fake = viz.to_uint8(sampler(sampler.latents(range(12))))
     real = viz.to_uint8(next(data.get_source(sampler.config.data, sampler.config.seed).iterate(12, start_step=0))['x'])
-    ext = F.InceptionFeatures()
+    ext = F.InceptionFeatures(batch_size=12)  # the CLI's compiled shape: no second compilation
     want = F.frechet_distance(*ext.stats([real]), *ext.stats([fake]))
     np.testing.assert_allclose(record['results']['fid'], want, rtol=1e-6)
 
@@ -267,14 +292,21 @@ def test_sample_and_fid_on_the_2d_ring(tmp_path, capsys):
     workdir = tmp_path / 'ring'
     r = run_module('ganjax.main', *RING, f'--workdir={workdir}', '--config.train.num_steps=10')
     assert r.returncode == 0, r.stderr
-    code, _, err = call(S.main, [f'--workdir={workdir}', '--num=5'], capsys)
+    # the README's two commands on the ring
+    code, _, err = call(S.main, [f'--workdir={workdir}', '--seeds=0-999'], capsys)
     assert code == 0, err
     out = workdir / 'generated' / 'step10-ema'
     saved = np.load(out / 'samples.npz')
+    assert saved['samples'].shape == (1000, 2)
     G, params, cols, _ = load_generator(workdir)
     np.testing.assert_allclose(saved['samples'], G.apply({'params': params, **cols}, saved['z'], None, train=False),
                                atol=1e-6)
     assert (out / 'samples.png').read_bytes()[:4] == b'\x89PNG'
+    code, _, err = call(S.main, [f'--workdir={workdir}', '--seeds=1,5,9', '--interpolate'], capsys)
+    assert code == 0, err
+    path = np.load(out / 'interp_slerp.npz')
+    assert path['samples'].shape == (2, 16, 2) and (out / 'interp_slerp.png').is_file()
+    np.testing.assert_allclose(path['z'][1, -1], saved['z'][9], atol=1e-6)  # the second path ends at seed 9
     code, _, err = call(S.main, [f'--workdir={workdir}', '--seeds=0,1', '--interpolate', '--method=lerp',
                                  '--frames=3'], capsys)
     assert code == 0, err
