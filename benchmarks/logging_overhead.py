@@ -31,10 +31,8 @@ import jax
 import numpy as np
 
 from experiments.toy_ring import get_config
-from ganjax import data, models, summary
-from ganjax.state import create_state
-from ganjax.step import jit_train_step, make_sample_fn
-from ganjax.train import Progress, eval_inputs, generate
+from ganjax import data, games, summary
+from ganjax.train import Progress, eval_inputs, generate, sampling_variables
 
 
 def main() -> None:
@@ -44,12 +42,11 @@ def main() -> None:
     a = p.parse_args()
     config = get_config()
     source = data.get_source(config.data, config.seed)
-    G, D = models.get_models(config.model, source.example_shape, source.num_classes)
-    step_fn = jit_train_step(config, G, D)
-    sample_fn = make_sample_fn(G)
-    state = create_state(config, G, D, source.example_shape, source.num_classes)
-    batches = source.iterate(config.train.batch_size * config.train.d_steps)
-    z, labels = eval_inputs(config, source.num_classes)
+    game, _, state, step_fn = games.setup(config, games.DataSpec(source.example_shape, source.num_classes))
+    step_fn = jax.jit(step_fn, donate_argnums=0)
+    sample_fn = games.make_sample_fn(game)
+    batches = source.iterate(config.train.batch_size * game.batch_splits)
+    z, labels = eval_inputs(config, game, source.num_classes)
     pictures = summary.ProgressPictures(a.every, source, z, labels)
     step = 0
 
@@ -73,7 +70,8 @@ def main() -> None:
                 t_log = time.perf_counter()
                 writer.write_scalars(step, metrics | {'steps_per_s': 0.0})  # what Progress.log adds, alone
                 t_picture = time.perf_counter()
-                pictures.write(step, generate(sample_fn, state, *pictures.inputs), workdir, writer)
+                pictures.write(step, generate(sample_fn, sampling_variables(game, state), *pictures.inputs),
+                               workdir, writer)
                 log_times.append((t_picture - t_log, time.perf_counter() - t_picture))
             jax.block_until_ready(state)
             return time.perf_counter() - t0, time.process_time() - c0

@@ -505,3 +505,12 @@ def saved_steps(workdir: str | Path) -> list[int]:
     """The steps of the finished checkpoints in a run directory, oldest first ([] if none): what a tool
     offers as ``--step``, and the newest of which it names in its outputs."""
     return _steps(Path(workdir).absolute() / CHECKPOINT_DIR)
+
+
+def saved_data(workdir: str | Path, step: int) -> tuple[tuple[int, ...], int]:
+    """``(example_shape, num_classes)`` of the data checkpoint ``step`` in ``workdir`` was trained on: with
+    its config, what rebuilds the run's game (``ganjax.games.get_game``)."""
+    path = Path(workdir).absolute() / CHECKPOINT_DIR / str(step)
+    with _quiet_orbax():
+        meta = _read_meta(_checkpointer(), path, step)
+    return tuple(meta['example_shape']), int(meta['num_classes'])

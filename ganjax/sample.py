@@ -157,6 +157,7 @@ class Sampler:
     config: Any
     step: int
     ema: bool
+    draw: Callable | None = None  # the game's own latents (key, n) -> z, where not one plain distribution
     _apply: Callable | None = None
 
     @property
@@ -165,6 +166,15 @@ class Sampler:
 
     def latents(self, seeds: Sequence[int], truncation: float = 1.0) -> np.ndarray:
         model = self.config.model
+        if self.draw is not None:  # e.g. InfoGAN: noise and codes; row i from seed i alone, as below
+            import jax
+
+            keys = jax.vmap(jax.random.PRNGKey)(np.asarray(seeds, np.uint32))
+            z = np.asarray(jax.vmap(lambda k: self.draw(k, 1)[0])(keys), np.float32)
+            if truncation != 1.0:
+                mean = np.asarray(self.draw(jax.random.PRNGKey(_MEAN_KEY), _MEAN_DRAWS).mean(axis=0), np.float32)
+                z = truncate(z, truncation, mean)
+            return z
         z = seed_latents(seeds, model.latent_dim, model.latent_dist)
         if truncation != 1.0:
             z = truncate(z, truncation, latent_mean(model.latent_dim, model.latent_dist))
@@ -215,8 +225,11 @@ def load_sampler(workdir: str | os.PathLike[str], step: int | None = None, ema: 
         step = steps[-1]
     elif step not in steps:
         raise CheckpointError(f'no checkpoint step {step} in {workdir}; there are {", ".join(map(str, steps))}')
+    from ganjax import games
+
     generator, params, collections, config = checkpoint.load_generator(workdir, step, ema)
-    return Sampler(generator, params, collections, config, step, ema)
+    game = games.get_game(config, games.DataSpec(*checkpoint.saved_data(workdir, step)))
+    return Sampler(generator, params, collections, config, step, ema, game.latents)
 
 
 # ---------------------------------------------------------------------------------------------- outputs

@@ -96,3 +96,29 @@ def test_family_trains_through_the_step_engine(family):
         assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, new.params[net], state.params[net])))
     extra = {'acgan': 'g_cls', 'biggan': 'g_orthogonal', 'infogan': 'mi_bound'}.get(family)
     assert extra is None or extra in metrics
+
+
+def test_infogan_run_samples_with_its_own_codes(tmp_path):
+    """A game with its own latents (noise + codes) samples through ganjax.sample from its checkpoint."""
+    from ganjax import sample
+    from ganjax.train import train_and_evaluate
+
+    class Digits:  # 32 random 28x28 'images': enough to run the game end to end
+        name, example_shape, num_classes, is_image = 'digits', (28, 28, 1), 0, True
+
+        def iterate(self, n, start_step=0, process_index=0, process_count=1):
+            while True:
+                yield {'x': np.tanh(np.random.default_rng(start_step).standard_normal((n, 28, 28, 1))).astype(np.float32)}
+                start_step += 1
+
+    c = tiny_config(**{'game.name': 'infogan', 'game.categorical': 3, 'game.continuous': 1, 'model.name': 'dcgan',
+                       'model.width': 8, 'model.latent_dim': 4, 'train.batch_size': 4, 'train.num_steps': 2,
+                       'checkpoint.every_steps': 2, 'eval.num_samples': 8})
+    train_and_evaluate(c, tmp_path, source=Digits())
+    sampler = sample.load_sampler(tmp_path)
+    z = sampler.latents([0, 1, 2])
+    assert z.shape == (3, 4 + 3 + 1)
+    np.testing.assert_array_equal(z[:, 4:7].sum(axis=1), 1.0)  # a one-hot categorical code per seed
+    assert np.all(np.abs(z[:, 7]) <= 1.0)  # the continuous code is uniform on [-1, 1]
+    np.testing.assert_array_equal(sampler.latents([2])[0], z[2])  # each seed alone gives its own latent
+    assert sampler(z).shape == (3, 28, 28, 1)
