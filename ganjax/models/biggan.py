@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from ganjax.errors import ConfigError
 from ganjax.models.blocks import SelfAttention
 from ganjax.models.layers import Conv, spectral
-from ganjax.models.resnet import _UpBlock
+from ganjax.models.resnet import _UpBlock, check_size
 
 
 class BigGANGenerator(nn.Module):
@@ -42,8 +42,7 @@ class BigGANGenerator(nn.Module):
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
         size = self.image_shape[0]
-        if size < 8 or size & (size - 1):
-            raise ConfigError(f'BigGAN needs a power-of-two image size >= 8, got {size}')
+        check_size(size, 'BigGAN')
         blocks = size.bit_length() - 3  # 4 -> size in doublings
         if z.shape[-1] % (blocks + 1):
             raise ConfigError(f'BigGAN cuts model.latent_dim into {blocks + 1} equal chunks (one for the input '

@@ -31,6 +31,12 @@ from ganjax.models.layers import Conv, spectral
 CONDITIONING = ('concat', 'cbn')
 
 
+def check_size(size: int, what: str) -> None:
+    """The generators start at 4x4 and double: the image side must be a power of two >= 8."""
+    if size < 8 or size & (size - 1):
+        raise ConfigError(f'{what} needs a power-of-two image size >= 8, got {size}')
+
+
 def _wrapper(parent: nn.Module, enabled: bool, train: bool):
     return (lambda layer: spectral(layer, parent, train)) if enabled else (lambda layer: layer)
 
@@ -110,8 +116,7 @@ class ResNetGenerator(nn.Module):
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
         size = self.image_shape[0]
-        if size < 8 or size & (size - 1):
-            raise ConfigError(f'the ResNet GAN needs a power-of-two image size >= 8, got {size}')
+        check_size(size, 'the ResNet GAN')
         if self.conditioning not in CONDITIONING:
             raise ConfigError(f"unknown model.g_conditioning {self.conditioning!r}; valid: {', '.join(CONDITIONING)}")
         sn = _wrapper(self, self.spectral_norm, train)
