@@ -87,7 +87,6 @@ def generate(workdir: str, num_samples: int, seed: int, batch_size: int = 500) -
 def reference_features(path: str, split: str, max_images: int, batch_size: int) -> np.ndarray:
     """Inception pool3 features of the reference images, cached by (path, split, count)."""
     from ganjax.data.files import read_files
-    from ganjax.metrics import fid as F
     from ganjax.metrics.weights import cache_dir
 
     tag = hashlib.sha256(f'{Path(path).resolve()}|{split}|{max_images}'.encode()).hexdigest()[:16]

@@ -172,7 +172,8 @@ def load_classifier(path: str | Path) -> tuple[Any, float]:
 
 def get_classifier(mnist_path: str | Path | None, cache_path: str | Path | None = None,
                    log: Callable[[str], None] = lambda s: None) -> tuple[Any, float]:
-    """The cached classifier, or one trained on the idx digits at ``mnist_path`` and cached.
+    """The cached classifier, or one trained on the idx **test** digits at ``mnist_path`` (the MNIST that is
+    offline here; 8,000 to train, 2,000 held out by :func:`holdout_split`) and cached.
 
     Returns ``(params, held-out accuracy)``; a freshly trained one below :data:`MIN_ACCURACY` is a
     WeightsError (and is not cached).

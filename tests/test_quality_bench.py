@@ -1,0 +1,40 @@
+"""benchmarks/quality.py's bookkeeping: the mean ± std it reports and the RESULTS.md rows it appends.
+
+The training and scoring it drives are tested where they live (CLI, FID, Stacked-MNIST tests); here only
+its own arithmetic and file handling, against hand-computed values.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from tests.conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location('quality_bench', ROOT / 'benchmarks' / 'quality.py')
+Q = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(Q)
+
+
+def test_mean_std_is_the_sample_std():
+    # 1, 2, 3: mean 2, sample variance ((1 + 0 + 1) / 2) = 1.
+    assert Q.mean_std([1.0, 2.0, 3.0], '.2f') == '2.00 ± 1.00'
+    assert Q.mean_std([7.123], '.1f') == '7.1'  # one seed: no spread to report
+
+
+def test_row_and_append(tmp_path):
+    metrics = {0: {'fid': 10.0, 'kid': 0.01}, 2: {'fid': 14.0, 'kid': 0.03}}
+    runs = {0: {'steps': 500, 'wall_s': 100.0, 'machine': 'M'}, 2: {'steps': 500, 'wall_s': 110.0, 'machine': 'M'}}
+    line = Q.row('exp', metrics, runs, 1000, 'cmd')
+    cells = [c.strip() for c in line.strip('|').split('|')]
+    assert cells[:4] == ['exp', '0,2', '500', '1000']
+    # fid: mean 12, sample std sqrt(8) = 2.83; kid: mean 0.02, std 0.0141
+    assert cells[4] == 'fid 12.00 ± 2.83; kid 0.0200 ± 0.0141'
+    assert cells[5] == '105 ± 7 (M)' and cells[7] == '`cmd`'
+    results = tmp_path / 'RESULTS.md'
+    results.write_text('# Results\n\nearlier text\n')
+    Q.append(line, results)
+    Q.append(line.replace('exp', 'exp2'), results)
+    text = results.read_text()
+    assert text.startswith('# Results\n\nearlier text\n')
+    assert text.count('## Sample quality (`benchmarks/quality.py`)') == 1  # the header once
+    assert text.rstrip('\n').splitlines()[-2:] == [line, line.replace('exp', 'exp2')]
