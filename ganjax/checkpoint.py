@@ -62,6 +62,7 @@ PyTree = Any
 # 3: packed state keyed by network (params['G'], ...) with the game's extra state
 FORMAT = 3
 CHECKPOINT_DIR = 'checkpoints'
+_SAVE_OVERHEAD = 256 << 10  # Orbax's metadata, manifests and directory entries beside the arrays' bytes
 CORRUPT_DIR = 'corrupt'
 # GANState tables whose sampler-network entries are packed apart from the rest, so sampling reads only those.
 SAMPLER_FIELDS = ('params', 'collections', 'ema')
@@ -290,10 +291,27 @@ class Checkpoints:
                                  'layout': state_layout(state)}
         meta = {**self._static_meta, 'step': int(step), 'data_step': int(step), **(extra or {})}
         packed = jax.tree.map(_to_host, packed)
+        self._check_space(step, sum(int(a.nbytes) for a in jax.tree.leaves(packed)))
         self._pending = self._writer.submit(self._write, step, packed, meta)
         self._pending_step = step  # named in the error if this save fails
         self._latest = step
         return True
+
+    def _check_space(self, step: int, nbytes: int) -> None:
+        """Refuse a save that cannot fit before Orbax starts it (one process only: with several, Orbax's
+        save is collective, and one refusing alone would leave the others waiting).
+
+        Orbax can report a full disk itself, but its writer threads then sometimes print tracebacks of their
+        own ('Event loop is closed', from callbacks that outlive the save) around our one line."""
+        if jax.process_count() > 1:
+            return
+        place = self.directory
+        while not place.exists():
+            place = place.parent
+        free = shutil.disk_usage(place).free
+        if free < nbytes + _SAVE_OVERHEAD:
+            raise self._write_failed(step, f'No space left on device ({free} bytes free, the checkpoint needs '
+                                           f'about {nbytes + _SAVE_OVERHEAD})')
 
     def _write(self, step: int, packed: dict[str, Any], meta: dict[str, Any]) -> None:
         """On the writer thread: one atomic Orbax save, then the steps beyond ``checkpoint.keep`` pruned."""
