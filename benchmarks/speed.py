@@ -168,13 +168,7 @@ def dtype_ab(args: argparse.Namespace) -> None:
         medians = {}
         for dtype in (('float32', 'bfloat16') if r % 2 == 0 else ('bfloat16', 'float32')):
             compiled, state, batch, _ = arms[dtype]
-            round_times = []
-            for _ in range(args.iters):
-                start = time.perf_counter()
-                state, metrics = compiled(state, batch)
-                jax.block_until_ready(metrics)
-                round_times.append(time.perf_counter() - start)
-            arms[dtype][1] = state
+            arms[dtype][1], round_times = _time_steps(compiled, state, batch, args.iters)
             times[dtype] += round_times
             medians[dtype] = statistics.median(round_times)
         ratios.append(medians['bfloat16'] / medians['float32'])
@@ -184,6 +178,17 @@ def dtype_ab(args: argparse.Namespace) -> None:
               'bfloat16_ms': round(1e3 * statistics.median(times['bfloat16']), 1),
               'ratio': round(statistics.median(ratios), 3)}
     print(json.dumps(result))
+
+
+def _time_steps(compiled, state, batch, n: int):
+    """Run ``n`` steps, each waited for: ``(the last state, the seconds of each)``."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        state, metrics = compiled(state, batch)
+        jax.block_until_ready(metrics)
+        times.append(time.perf_counter() - start)
+    return state, times
 
 
 def main() -> None:
@@ -212,12 +217,7 @@ def main() -> None:
 
     g_times, t_times, ratios = [], [], []
     for r in range(args.rounds):
-        g_round = []
-        for _ in range(args.iters):
-            start = time.perf_counter()
-            state, metrics = compiled(state, batch)
-            jax.block_until_ready(metrics)
-            g_round.append(time.perf_counter() - start)
+        state, g_round = _time_steps(compiled, state, batch, args.iters)
         g_times += g_round
         msg = f'round {r}: ganjax {1e3 * statistics.median(g_round):.0f} ms'
         if iteration is not None:
