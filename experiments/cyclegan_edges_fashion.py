@@ -2,7 +2,7 @@
 
 Domain A: the edges of the first half of the training items; domain B: the other half's items (so no
 edge map has its own item on the other side; ganjax/data/paired.py). Two ResNet generators (2 stride-2
-levels, 6 residual blocks at width 32; the paper: 64 wide, 9 blocks at 256px), two 16x16 PatchGANs, least
+levels, 4 residual blocks at width 16, sized for a 2-core CPU; the paper: 64 wide, 9 blocks at 256px), two 16x16 PatchGANs, least
 squares, cycle weight 10, identity 0.5 * 10, a history pool of 50 generated images, Adam 2e-4 (beta1
 0.5), constant rate for the first half then linearly to 0, no EMA; batch 8 for CPU throughput (the
 paper: 1).
@@ -21,12 +21,12 @@ def get_config():
     c.data.random_flip = True
     c.game.name = 'cyclegan'
     c.model.name = 'cyclegan'
-    c.model.width = 32
+    c.model.width = 16
     c.translation.cycle_weight = 10.0
     c.translation.identity_weight = 0.5
     c.translation.pool_size = 50
     c.translation.patch_layers = 1
-    c.translation.resnet_blocks = 6
+    c.translation.resnet_blocks = 4
     c.train.batch_size = 8
     c.train.num_steps = 3000
     c.train.g_lr = 2e-4
