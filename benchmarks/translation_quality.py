@@ -67,7 +67,7 @@ def fid(fake: np.ndarray, real: np.ndarray, cache_name: str) -> float:
     return float(fid_lib.frechet_distance(*ext.stats([fake]), *ref))
 
 
-def evaluate(workdir: str, num: int, with_fid: bool, data_path: str | None) -> dict:
+def evaluate(workdir: str, num: int, with_fid: bool, data_path: str | None, with_classifier: bool = True) -> dict:
     from ganjax.data.paired import EDGES_FASHION, evaluation_domains
     from ganjax.translate import load_translators, translate
 
@@ -85,7 +85,7 @@ def evaluate(workdir: str, num: int, with_fid: bool, data_path: str | None) -> d
     out = {'game': config.game.name, 'step': step, 'n': len(a), 'translate_s': time.perf_counter() - t0,
            'l1': float(np.mean(np.abs(to_signed(centre(fake, padded)) - to_signed(centre(b, padded))))),
            'psnr': psnr(centre(fake, padded), centre(b, padded))}
-    if d.labels is not None:
+    if d.labels is not None and with_classifier:
         from ganjax.metrics import classifier
 
         params, _ = classifier.get_classifier('fashion_mnist', data_path or None)
@@ -117,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--num', type=int, default=10000, help='test inputs translated (default: 10,000)')
     ap.add_argument('--fid', action='store_true', help='also FID of the translations against the targets')
     ap.add_argument('--data-path', default=None, help="override the run's data.path (e.g. the idx folder)")
+    ap.add_argument('--no-classifier', dest='classifier', action='store_false',
+                    help='skip the class accuracy (the classifier trains on first use: minutes of CPU)')
     ap.add_argument('--label', default=None, help='the row label (default: the workdir name)')
     ap.add_argument('--append', action='store_true', help='append the row to benchmarks/RESULTS.md')
     args = ap.parse_args(argv)
-    m = evaluate(args.workdir, args.num, args.fid, args.data_path)
+    m = evaluate(args.workdir, args.num, args.fid, args.data_path, args.classifier)
     print({k: round(v, 5) if isinstance(v, float) else v for k, v in m.items()})
     line = row(args.label or Path(args.workdir).name, m)
     print(HEADER)

@@ -27,7 +27,7 @@ def get_config():
     c.translation.l1_weight = 100.0
     c.translation.patch_layers = 1  # 16x16 patches of a 32x32 image (the paper's 70x70 of 256x256)
     c.train.batch_size = 16
-    c.train.num_steps = 3000
+    c.train.num_steps = 4000
     c.train.g_lr = 2e-4
     c.train.d_lr = 2e-4
     c.train.b1 = 0.5
