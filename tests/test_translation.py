@@ -2,6 +2,7 @@
 augmentation, the edge detector, bad two-domain data, and both games through the real train loop."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ from ganjax.models.pix2pix import PatchGAN, UNetGenerator, patch_layers_spec, re
 from ganjax.state import _schedule
 from ganjax.train import train_and_evaluate
 from tests.conftest import ROOT, tiny_config
+from tests.test_checkpoint import assert_trees_equal
 
 
 # ------------------------------------------------------------------------------------------- PatchGAN
@@ -141,14 +143,15 @@ def _folders(root, n=8, size=8, channels=(1, 1), sizes=None):
 
 
 def test_cyclegan_g_loss_metrics_match_the_networks_applied_by_hand(tmp_path):
-    config = _tiny('cyclegan', _folders(tmp_path))
+    config = _tiny('cyclegan', _folders(tmp_path), **{'translation.resnet_blocks': 0})  # less to compile
     source = data.get_source(config.data, 0)
     game, optimizers, state, _ = games.setup(config, games.DataSpec(source.example_shape))
     batch = source.batch(0, 4)
     ctx = Context(game.networks, state.collections, state.extra, optimizers, state.opt_states,
                   {k: jnp.asarray(v) for k, v in batch.items()}, jax.random.PRNGKey(0), state.step, state.step)
-    _, aux = game.updates[0].loss(state.params, ctx)
-    g = lambda name, x: np.asarray(game.networks[name].module.apply({'params': state.params[name]}, x))
+    _, aux = jax.jit(lambda p: game.updates[0].loss(p, ctx))(state.params)
+    applies = {name: jax.jit(game.networks[name].module.apply) for name in ('G_ab', 'G_ba')}
+    g = lambda name, x: np.asarray(applies[name]({'params': state.params[name]}, x))
     a, b = batch['a'], batch['x']
     cycle = 10 * (np.abs(g('G_ba', g('G_ab', a)) - a).mean() + np.abs(g('G_ab', g('G_ba', b)) - b).mean())
     identity = 5 * (np.abs(g('G_ba', a) - a).mean() + np.abs(g('G_ab', b) - b).mean())
@@ -289,19 +292,45 @@ def test_pix2pix_trains_through_the_train_loop(tmp_path):
     assert out['step'] == 4
     samples = np.load(tmp_path / 'run' / 'samples.npz')['samples']
     assert samples.shape == (4, 8, 8, 1)
+    # ganjax.translate on the same inputs (no test split here: the training A images) gives the run's samples
+    from ganjax import translate
+
+    assert translate.main(['--workdir', str(tmp_path / 'run'), '--input', str(root / 'trainA'),
+                           '--out', str(tmp_path / 'out')]) == 0
+    written = np.load(tmp_path / 'out' / 'translations.npz')
+    assert written['AtoB'].shape == (8, 8, 8, 1) and (tmp_path / 'out' / 'AtoB' / '007.png').is_file()
+    np.testing.assert_allclose(written['AtoB'][:4].astype(int), samples.astype(int), atol=1)
 
 
-def test_cyclegan_resumes_bit_identically_with_its_pool(tmp_path):
-    """Stopped at step 2 and resumed, a CycleGAN run ends in exactly the state of an uninterrupted one,
-    pools and their counts included (every swap comes from the step's key)."""
-    from tests.test_checkpoint import assert_trees_equal, read_state
+def test_translate_cli_bad_input_is_one_line_and_status_2(tmp_path, capsys):
+    from ganjax import translate
 
+    assert translate.main(['--workdir', str(tmp_path), '--input', str(tmp_path / 'none')]) == 2
+    assert translate.main(['--workdir', str(tmp_path / 'norun'), '--input', str(tmp_path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and all(l.startswith('error: ') for l in lines), lines
+    assert 'does not exist' in lines[0] and 'no such --workdir' in lines[1]
+
+
+def test_cyclegan_trains_in_the_loop_and_resumes_from_its_checkpoint_bit_identically(tmp_path):
+    """A CycleGAN run through the train loop; its step-2 checkpoint, restored and stepped twice on the same
+    data, gives exactly its step-4 checkpoint, pools and their counts included (every swap comes from
+    the step's key and the pools live in the state)."""
     root = _folders(tmp_path / 'data')
-    whole, parts = tmp_path / 'whole', tmp_path / 'parts'
-    train_and_evaluate(_tiny('cyclegan', root), whole)
-    train_and_evaluate(_tiny('cyclegan', root, **{'train.num_steps': 2}), parts)
-    train_and_evaluate(_tiny('cyclegan', root), parts)
-    assert_trees_equal(read_state(parts, 4), read_state(whole, 4))  # the packed state holds `extra`
-    np.testing.assert_array_equal(np.load(parts / 'samples.npz')['samples'], np.load(whole / 'samples.npz')['samples'])
-    module, params, collections, _ = ckpt_lib.load_generator(whole)
-    assert module.blocks == 1
+    config = _tiny('cyclegan', root, **{'translation.resnet_blocks': 0})  # less to compile
+    train_and_evaluate(config, tmp_path / 'run')
+    source = data.get_source(config.data, config.seed)
+    game, _, fresh, step = games.setup(config, games.DataSpec(source.example_shape))
+    step = jax.jit(step)
+    shutil.copytree(tmp_path / 'run', tmp_path / 'at2')
+    shutil.rmtree(tmp_path / 'at2' / 'checkpoints' / '4')
+    saved = {}
+    for s, run in ((2, 'at2'), (4, 'run')):
+        with ckpt_lib.Checkpoints(tmp_path / run, config, source.example_shape, 0, sampler=game.sampler) as ck:
+            saved[s] = ck.restore_latest(fresh).state
+    state = saved[2]
+    assert int(state.extra['count_a']) == 3 and np.abs(np.asarray(state.extra['pool_b'])).min() > 0  # full
+    for s in (2, 3):
+        state, _ = step(state, source.batch(s, 4))
+    assert_trees_equal(state, saved[4])
+    assert not np.array_equal(np.asarray(saved[2].extra['pool_b']), np.asarray(saved[4].extra['pool_b']))
