@@ -32,6 +32,11 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.max_examples = 0  # cap on examples read (0 = all)
     c.data.prefetch = 2  # steps assembled ahead in a background thread (0 = inline)
     c.data.download = True  # TFDS: download and prepare a dataset that is not in data_dir (needs network)
+    # translation: '' (an ordinary image dataset) | 'paired' | 'unpaired' (ganjax/data/paired.py): batches then
+    # hold an input image 'a' beside the target 'x'; data.name 'edges_fashion' builds edges<->Fashion-MNIST
+    c.data.pairing = ''
+    c.data.load_size = 0  # translation: resize to this before a random data.image_size crop (0 = no crop jitter)
+    c.data.direction = 'AtoB'  # translation: 'AtoB' | 'BtoA' (which side of a pair is the input)
 
     # The game: which networks train how (ganjax/games). 'adversarial' (G against D, with the loss and
     # penalty below) or the dotted path of a module with a build(config, spec, axis_name) function.
@@ -73,6 +78,17 @@ def get_config() -> ml_collections.ConfigDict:
     c.penalty.dragan_c = 0.5  # DRAGAN perturbation scale, in units of the batch's std
     c.penalty.g_orthogonal = 0.0  # BigGAN: weight of G's off-diagonal orthogonal regularisation (1e-4)
 
+    # Image-to-image translation games (ganjax/games/pix2pix.py, ganjax/games/cyclegan.py).
+    c.translation = ml_collections.ConfigDict()
+    c.translation.gan_weight = 1.0  # pix2pix: weight of the adversarial term (0 = the L1-only U-Net, no D)
+    c.translation.l1_weight = 100.0  # pix2pix: lambda of the L1 term |G(a) - b|
+    c.translation.cycle_weight = 10.0  # cyclegan: lambda of each cycle-consistency term
+    c.translation.identity_weight = 0.5  # cyclegan: identity loss weight, as a fraction of cycle_weight
+    c.translation.pool_size = 50  # cyclegan: history of generated images D sees (0 = latest only)
+    c.translation.dropout = 0.5  # pix2pix: U-Net decoder dropout rate (the generator's noise)
+    c.translation.patch_layers = 3  # PatchGAN stride-2 layers: 3 -> 70x70 receptive field, 1 -> 16x16
+    c.translation.resnet_blocks = 9  # cyclegan: residual blocks of the ResNet generator (9 at 256px, 6 at 128px)
+
     c.train = ml_collections.ConfigDict()
     c.train.num_steps = 1000  # generator steps
     c.train.batch_size = 256  # global batch per discriminator step
@@ -81,7 +97,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.train.optimizer = 'adam'  # 'adam' | 'rmsprop' | 'sgd'
     c.train.g_lr = 2e-4
     c.train.d_lr = 2e-4  # TTUR: set different rates for G and D
-    c.train.lr_schedule = 'constant'  # 'constant' | 'linear' | 'cosine' (decay to 0 at num_steps)
+    # 'constant' | 'linear' | 'cosine' (decay to 0 at num_steps) | 'constant_then_linear' (the first half
+    # constant, then linear to 0: CycleGAN, Pix2Pix)
+    c.train.lr_schedule = 'constant'
     c.train.b1 = 0.5
     c.train.b2 = 0.999
     c.train.weight_clip = 0.0  # WGAN: clip D params to [-c, c] after each update (0 = off)

@@ -61,7 +61,12 @@ def _schedule(name: str, lr: float, total: int):
         return optax.linear_schedule(lr, 0.0, max(total, 1))
     if name == 'cosine':
         return optax.cosine_decay_schedule(lr, max(total, 1))
-    raise ConfigError(f"unknown train.lr_schedule {name!r}; valid: constant, linear, cosine")
+    if name == 'constant_then_linear':  # CycleGAN/Pix2Pix: the first half at lr, then linearly to 0
+        half = max(total, 2) // 2
+        return optax.join_schedules([optax.constant_schedule(lr),
+                                     optax.linear_schedule(lr, 0.0, max(total, 2) - half)], [half])
+    raise ConfigError(f"unknown train.lr_schedule {name!r}; valid: constant, linear, cosine, "
+                      "constant_then_linear")
 
 
 def make_optimizer(train_cfg, lr: float, updates_per_step: int = 1,

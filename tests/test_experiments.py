@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 
 RECIPES = sorted(p.stem for p in (ROOT / 'experiments').glob('*.py') if p.stem not in ('base', '__init__'))
 SHAPES = {'ring': (2,), 'grid': (2,), 'mnist': (28, 28, 1), 'fashion_mnist': (28, 28, 1), 'cifar10': (32, 32, 3),
-          'stacked_mnist': (28, 28, 3)}
+          'stacked_mnist': (28, 28, 3), 'edges_fashion': (28, 28, 1), 'cycle_gan/facades': (256, 256, 3),
+          'cycle_gan/horse2zebra': (256, 256, 3)}
 
 
 @pytest.mark.parametrize('recipe', RECIPES)

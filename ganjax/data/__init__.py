@@ -10,7 +10,8 @@ Which source: ``data.name`` 'ring' / 'grid' are the 2-D toys; 'stacked_mnist' bu
 of MNIST digits (``stacked_mnist.py``; ``data.path`` then names the MNIST idx files); otherwise a non-empty
 ``data.path`` reads local files (``files.py``: .npz, idx(.gz), image folder) whatever ``data.name`` says,
 so one flag points any experiment at local data; otherwise ``data.name`` is a TFDS dataset name
-(``tfds.py``).
+(``tfds.py``). ``data.pairing`` ('paired' | 'unpaired') reads two image domains for translation instead
+(``paired.py``): batches ``{'a': input, 'x': target}``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def get_source(cfg, seed: int):
         return ToySource(cfg, seed)
     if cfg.name == STACKED_MNIST:
         return get_stacked_mnist(cfg, seed)
+    if cfg.get('pairing'):  # two image domains for translation games (paired.py)
+        from ganjax.data.paired import get_translation_source
+
+        return get_translation_source(cfg, seed)
     if cfg.channels not in (0, 1, 3):
         raise ConfigError(f'data.channels must be 0 (keep), 1 or 3, got {cfg.channels}')
     if cfg.image_size < 0 or cfg.max_examples < 0 or cfg.prefetch < 0 or cfg.num_classes < 0:

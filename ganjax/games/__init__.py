@@ -18,7 +18,8 @@ import jax.numpy as jnp
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update  # noqa: F401  (the game API)
 
-BUILTIN = {'adversarial': 'ganjax.games.adversarial', 'infogan': 'ganjax.games.infogan'}
+BUILTIN = {'adversarial': 'ganjax.games.adversarial', 'infogan': 'ganjax.games.infogan',
+           'pix2pix': 'ganjax.games.pix2pix', 'cyclegan': 'ganjax.games.cyclegan'}
 
 
 @dataclasses.dataclass(frozen=True)

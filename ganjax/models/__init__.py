@@ -18,9 +18,11 @@ import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
 from ganjax.models.biggan import BigGANGenerator
+from ganjax.models.cyclegan import ResNetTranslator
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator, GPDCGANDiscriminator, GPDCGANGenerator
 from ganjax.models.layers import resolve_impl
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
+from ganjax.models.pix2pix import PatchGAN, UNetGenerator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 
@@ -74,6 +76,8 @@ _MODELS: dict[str, Callable] = {
                         'conditioning': 'g_conditioning'},
                      d={'spectral_norm': 'd_spectral_norm', 'attention': 'attention',
                         'aux_classifier': 'aux_classifier'}),
+    'pix2pix': _image(UNetGenerator, PatchGAN),  # image-to-image; the translation games set their options
+    'cyclegan': _image(ResNetTranslator, PatchGAN),
 }
 
 
