@@ -72,3 +72,22 @@ class ConditionalBatchNorm(nn.Module):
         gamma = linear('gamma')(cond).reshape(shape)
         beta = linear('beta')(cond).reshape(shape)
         return (1.0 + gamma) * x_hat + beta
+
+
+def minibatch_stddev(x: jax.Array, group_size: int = 4, num_features: int = 1) -> jax.Array:
+    """Minibatch standard deviation (Karras et al. 2018): ``x`` with ``num_features`` channels appended,
+    each the standard deviation over a group of examples, averaged over a channel slice and the positions.
+
+    Example ``i`` of a batch of ``N`` belongs to group ``i mod (N / G)`` (``G = min(group_size, N)``),
+    as in the reference implementation's reshape. Interim copy on the issue-15 branch: main's version of
+    this function replaces it when merged.
+    """
+    n, h, w, c = x.shape
+    g = min(group_size, n)
+    if n % g:
+        raise ValueError(f'minibatch stddev: batch {n} is not a multiple of the group size {g}')
+    y = x.astype(jnp.float32).reshape(g, n // g, h, w, num_features, c // num_features)
+    y = jnp.sqrt(jnp.var(y, axis=0) + 1e-8)  # (n/g, h, w, F, c/F)
+    y = jnp.mean(y, axis=(1, 2, 4))  # (n/g, F)
+    y = jnp.tile(y, (g, 1))[:, None, None, :]
+    return jnp.concatenate([x, jnp.broadcast_to(y, (n, h, w, num_features)).astype(x.dtype)], axis=-1)
