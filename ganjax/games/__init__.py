@@ -18,7 +18,9 @@ import jax.numpy as jnp
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update  # noqa: F401  (the game API)
 
-BUILTIN = {'adversarial': 'ganjax.games.adversarial', 'infogan': 'ganjax.games.infogan'}
+BUILTIN = {'adversarial': 'ganjax.games.adversarial', 'infogan': 'ganjax.games.infogan',
+           'stylegan2': 'ganjax.games.stylegan2',
+}
 
 
 @dataclasses.dataclass(frozen=True)
