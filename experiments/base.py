@@ -75,6 +75,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.style.pl_batch_shrink = 2  # path-length regularisation runs on batch // this latents
     c.style.mbstd_group = 4  # minibatch standard deviation group size in the discriminator
     c.style.modconv_form = 'auto'  # modulated conv: 'grouped' | 'fused' | 'auto' (per backend; models/style.py)
+    c.style.stage_steps = 1000  # progan: steps of each fade-in and each stable phase per resolution stage
+    c.style.drift = 0.001  # progan: drift term weight eps_drift * E[D(x)^2] on reals
 
     # Adversarial loss and regularisers; see ganjax/losses.py and ganjax/penalties.py.
     c.loss = ml_collections.ConfigDict()

@@ -130,7 +130,7 @@ def tiny_game():
     """``(config, game, initial state, jitted step)`` of an 8x8 StyleGAN2, compiled once for the module."""
     c = tiny_config(**TINY)
     game, _, state, step = games.setup(c, games.DataSpec((8, 8, 1)))
-    return c, game, state, jax.jit(step)
+    return c, game, jax.device_put(state, jax.devices()[0]), jax.jit(step)
 
 
 def batch(t: int) -> dict:
@@ -170,7 +170,8 @@ def test_resume_inside_a_lazy_interval_is_bit_identical(tiny_game, tmp_path):
     with Checkpoints(tmp_path, config, (8, 8, 1), 0, sampler=game.sampler) as ckpt:
         restored = ckpt.restore_latest(games.setup(config, games.DataSpec((8, 8, 1)))[2])
     assert restored.step == 5 and float(restored.state.extra['pl_mean']) != 0.0
-    resumed = jax.tree.map(jnp.asarray, restored.state)  # as device arrays: the same compiled step
+    resumed = jax.device_put(restored.state, jax.devices()[0])  # placed as the fixture's: one compile
     for t in range(5, 9):
         resumed, _ = step(resumed, batch(t))
     assert_trees_equal(resumed, whole)
+    assert step._cache_size() == 1
