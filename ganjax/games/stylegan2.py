@@ -95,17 +95,29 @@ def check_style(s) -> None:
         raise ConfigError('style.mixing_prob must be in [0, 1] and style.pl_decay in (0, 1]')
 
 
-def build(config, spec, axis_name: str | None = None) -> Game:
-    s, m, t = config.style, config.model, config.train
-    check_style(s)
+def check_images(spec, game: str) -> None:
     if spec.num_classes:
-        raise ConfigError('the stylegan2 game is unconditional (set data.conditional=False)')
+        raise ConfigError(f'the {game} game is unconditional (set data.conditional=False)')
     if len(spec.example_shape) != 3:
-        raise ConfigError(f'the stylegan2 game is for images, got examples of shape {spec.example_shape}')
+        raise ConfigError(f'the {game} game is for images, got examples of shape {spec.example_shape}')
+
+
+def build(config, spec, axis_name: str | None = None) -> Game:
+    s, m = config.style, config.model
+    check_images(spec, 'stylegan2')
     impl, form = resolve_impl(m.conv_impl), resolve_form(s.modconv_form)
     generator = StyleGAN2Generator(tuple(spec.example_shape), int(m.width), int(s.w_dim), int(s.mapping_layers),
                                    float(s.mapping_lr_mul), float(s.w_avg_beta), form=form, impl=impl)
     discriminator = StyleGAN2Discriminator(tuple(spec.example_shape), int(m.width), int(s.mbstd_group), impl)
+    return style_game(config, spec, generator, discriminator)
+
+
+def style_game(config, spec, generator, discriminator) -> Game:
+    """The game of this module's docstring for a style-based ``generator`` (the StyleGAN2 interface:
+    ``z2``/``cutoff``/``ws`` keywords, a ``styles`` method, ``num_ws``) and a ``discriminator``; the
+    StyleGAN (v1) game is this one with its own networks and no path-length term."""
+    s, m, t = config.style, config.model, config.train
+    check_style(s)
     zd, num_ws, prob = int(m.latent_dim), generator.num_ws, float(s.mixing_prob)
     gamma, pl_weight, decay = float(s.r1_gamma), float(s.pl_weight), float(s.pl_decay)
     shrink = int(s.pl_batch_shrink)

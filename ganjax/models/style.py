@@ -183,6 +183,52 @@ class StyleMapping(nn.Module):
         return truncate(ws, w_avg.value, self.psi)
 
 
+class StyleGenerator(nn.Module):
+    """A style-based generator: :class:`StyleMapping` to ``ws``, then the synthesis network a subclass
+    makes (:meth:`make_synthesis`, a module ``ws -> images``). StyleGAN and StyleGAN2 differ only there.
+
+    ``G(z, cond, train, z2=, cutoff=, ws=)``: ``z2``/``cutoff`` mix styles, ``ws`` skips the mapping;
+    :meth:`styles` returns the ``ws`` (for ``apply(..., method='styles')``). ``psi`` truncates towards
+    the tracked ``w_avg``: clone the module with another ``psi`` to sample truncated. The synthesis
+    takes ``2 log2(R) - 2`` copies of w (two per resolution from 4x4 on).
+    """
+
+    image_shape: tuple[int, int, int]
+    width: int = 64
+    w_dim: int = 512
+    mapping_layers: int = 8
+    mapping_lr_mul: float = 0.01
+    w_avg_beta: float = 0.995
+    psi: float = 1.0
+    form: str = 'auto'
+    impl: str = 'auto'
+    cross_example_state = False  # w_avg is a running statistic, but no example's output depends on others
+
+    @property
+    def num_ws(self) -> int:
+        return 2 * resolution_levels(self.image_shape) + 2
+
+    def make_synthesis(self) -> nn.Module:
+        raise NotImplementedError
+
+    def setup(self):
+        self.synthesis = self.make_synthesis()
+        self.mapping = StyleMapping(self.num_ws, self.w_dim, self.mapping_layers, self.mapping_lr_mul,
+                                    self.w_avg_beta, self.psi)
+
+    def __call__(self, z: jax.Array, cond=None, *, train: bool = True, z2: jax.Array | None = None,
+                 cutoff: jax.Array | None = None, ws: jax.Array | None = None) -> jax.Array:
+        if cond is not None:
+            raise ValueError('style-based generators take no conditioning')
+        if ws is None:
+            ws = self.mapping(z, z2, cutoff, train=train)
+        return self.synthesis(ws)
+
+    def styles(self, z: jax.Array, cond=None, *, train: bool = True, z2: jax.Array | None = None,
+               cutoff: jax.Array | None = None) -> jax.Array:
+        return self.mapping(z, z2, cutoff, train=train)
+
+
 class NoiseInput(nn.Module):
     """Per-pixel noise times a learned strength (starting at 0), added to a feature map.
 

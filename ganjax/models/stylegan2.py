@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from ganjax.models.blocks import minibatch_stddev
-from ganjax.models.style import (EqConv, EqDense, NoiseInput, StyleMapping, downsample2x, he_scale, lrelu,
+from ganjax.models.style import (EqConv, EqDense, NoiseInput, StyleGenerator, downsample2x, he_scale, lrelu,
                                  modulated_conv, resolution_levels, upsample2x)
 
 
@@ -99,45 +99,11 @@ class SkipSynthesis(nn.Module):
         return img
 
 
-class StyleGAN2Generator(nn.Module):
-    """``G(z, cond, train)`` -> images; ``z2``/``cutoff`` mix styles, ``ws`` skips the mapping.
+class StyleGAN2Generator(StyleGenerator):
+    """``G(z, cond, train)`` -> images through the skip synthesis network (see :class:`StyleGenerator`)."""
 
-    ``psi`` is the truncation applied to ``w`` (1 = none) towards the tracked ``w_avg`` (the ``style``
-    collection): clone the module with another ``psi`` to sample truncated.
-    """
-
-    image_shape: tuple[int, int, int]
-    width: int = 64
-    w_dim: int = 512
-    mapping_layers: int = 8
-    mapping_lr_mul: float = 0.01
-    w_avg_beta: float = 0.995
-    psi: float = 1.0
-    form: str = 'auto'
-    impl: str = 'auto'
-    cross_example_state = False  # w_avg is a running statistic, but no example's output depends on others
-
-    def setup(self):
-        self.synthesis = SkipSynthesis(self.image_shape, self.width, self.form, self.impl)
-        self.mapping = StyleMapping(self.num_ws, self.w_dim, self.mapping_layers, self.mapping_lr_mul,
-                                    self.w_avg_beta, self.psi)
-
-    @property
-    def num_ws(self) -> int:
-        return 2 * resolution_levels(self.image_shape) + 2
-
-    def __call__(self, z: jax.Array, cond=None, *, train: bool = True, z2: jax.Array | None = None,
-                 cutoff: jax.Array | None = None, ws: jax.Array | None = None) -> jax.Array:
-        if cond is not None:
-            raise ValueError('the StyleGAN2 generator takes no conditioning')
-        if ws is None:
-            ws = self.mapping(z, z2, cutoff, train=train)
-        return self.synthesis(ws)
-
-    def styles(self, z: jax.Array, cond=None, *, train: bool = True, z2: jax.Array | None = None,
-               cutoff: jax.Array | None = None) -> jax.Array:
-        """``ws`` of ``z`` (mixed with ``z2`` from layer ``cutoff`` on): for ``apply(..., method=)``."""
-        return self.mapping(z, z2, cutoff, train=train)
+    def make_synthesis(self) -> nn.Module:
+        return SkipSynthesis(self.image_shape, self.width, self.form, self.impl)
 
 
 class StyleGAN2Discriminator(nn.Module):
