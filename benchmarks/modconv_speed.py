@@ -16,12 +16,18 @@ through XLA's convolution or ganjax's slices-and-matmul lowering, then the demod
    layer).
 2. The recipe: one iteration of experiments/stylegan2_fashion.py (all four updates), amortised over a
    16-step cycle of the lazy schedule (R1 every 16 steps, path length every 4): ms per step averaged
-   over 16 consecutive steps. FLOPs amortised the same way from three lowerings: no regulariser, path
+   over 16 consecutive steps (``--cycle``). FLOPs amortised the same way from three lowerings: no regulariser, path
    length every step, R1 every step.
 
     PYTHONPATH=. python benchmarks/modconv_speed.py [--rounds 3 --layer-iters 10 --skip-recipe]
+    PYTHONPATH=. python benchmarks/modconv_speed.py --rounds 1 --recipe-arms grouped --cycle 1
 
-The last line printed is JSON. models/style.py's AUTO_FORM takes its CPU entry from these figures.
+(the second times the grouped form's recipe step apart: one plain step, without regularisers, since a
+whole cycle of it takes minutes on CPU; its FLOPs fraction then uses the amortised count and so is an
+upper bound).
+
+The last line printed is JSON. models/style.py's AUTO_FORM ('fused' on CPU) and its choice of XLA's
+convolution for stride-1 convolutions ('auto') come from these figures (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -112,6 +118,10 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--layer-iters', type=int, default=10)
     parser.add_argument('--skip-recipe', action='store_true')
+    parser.add_argument('--recipe-arms', default='fused/xla,fused/slices',
+                        help="arms timed in the recipe ('grouped' runs seconds per layer on CPU: time it apart)")
+    parser.add_argument('--cycle', type=int, default=16,
+                        help='steps timed per round (16 = one whole cycle of the lazy schedule; 1 = one plain step)')
     args = parser.parse_args()
     peak = matmul_gflops()
     print(f'backend {jax.default_backend()}, matmul peak {peak:.1f} GFLOP/s, load {os.getloadavg()[0]:.1f}', flush=True)
@@ -137,22 +147,23 @@ def main() -> None:
     if not args.skip_recipe:
         flops = recipe_flops()
         arms = {}
-        for name, arm in ARMS.items():
+        names = args.recipe_arms.split(',')
+        for name, arm in ((n, ARMS[n]) for n in names):
             step, state, batch = recipe_arm(*arm)
             t0 = time.perf_counter()
             state, m = step(state, batch)
             jax.block_until_ready(m)
             arms[name] = [step, state, batch]
             print(f'{name}: compile + first step {time.perf_counter() - t0:.1f} s', flush=True)
-        per_step = {name: [] for name in ARMS}
+        per_step = {name: [] for name in names}
         for r in range(args.rounds):
-            for name in (list(ARMS) if r % 2 == 0 else list(ARMS)[::-1]):
+            for name in (names if r % 2 == 0 else names[::-1]):
                 step, state, batch = arms[name]
                 start = time.perf_counter()
-                for _ in range(16):  # one whole cycle of the lazy schedule
+                for _ in range(args.cycle):  # from step 1 on: 16 = one whole cycle of the lazy schedule
                     state, m = step(state, batch)
                 jax.block_until_ready(m)
-                per_step[name].append((time.perf_counter() - start) / 16)
+                per_step[name].append((time.perf_counter() - start) / args.cycle)
                 arms[name][1] = state
             print(f'round {r}: ' + ', '.join(f'{n} {1e3 * t[-1]:.0f} ms' for n, t in per_step.items())
                   + f' (load {os.getloadavg()[0]:.1f})', flush=True)
@@ -160,6 +171,7 @@ def main() -> None:
                                    'peak_fraction': round(flops / statistics.median(t) / 1e9 / peak, 4)}
                             for name, t in per_step.items()}
         result['recipe_gflop'] = round(flops / 1e9, 3)
+        result['cycle'] = args.cycle
     result['load'] = round(os.getloadavg()[0], 2)
     print(json.dumps(result))
 

@@ -21,6 +21,7 @@ from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update  # n
 BUILTIN = {'adversarial': 'ganjax.games.adversarial', 'infogan': 'ganjax.games.infogan',
            'stylegan2': 'ganjax.games.stylegan2',
            'progan': 'ganjax.games.progan', 'stylegan': 'ganjax.games.stylegan',
+           'stylegan3': 'ganjax.games.stylegan3',
 }
 
 

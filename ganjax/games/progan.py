@@ -34,7 +34,8 @@ def build(config, spec, axis_name: str | None = None) -> Game:
     stage_steps, drift = int(s.stage_steps), float(s.drift)
     if stage_steps < 1 or drift < 0:
         raise ConfigError('style.stage_steps must be >= 1 and style.drift >= 0')
-    impl = resolve_impl(m.conv_impl)
+    impl = m.conv_impl
+    resolve_impl(impl)  # checks the name; 'auto' is models/style.py's choice for stride-1 convs
     generator = ProGANGenerator(tuple(spec.example_shape), int(m.width), impl)
     discriminator = ProGANDiscriminator(tuple(spec.example_shape), int(m.width), int(s.mbstd_group), impl)
     stages, zd = generator.num_stages, int(m.latent_dim)

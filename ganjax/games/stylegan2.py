@@ -105,7 +105,8 @@ def check_images(spec, game: str) -> None:
 def build(config, spec, axis_name: str | None = None) -> Game:
     s, m = config.style, config.model
     check_images(spec, 'stylegan2')
-    impl, form = resolve_impl(m.conv_impl), resolve_form(s.modconv_form)
+    impl, form = m.conv_impl, resolve_form(s.modconv_form)
+    resolve_impl(impl)  # checks the name; 'auto' is models/style.py's choice for stride-1 convs
     generator = StyleGAN2Generator(tuple(spec.example_shape), int(m.width), int(s.w_dim), int(s.mapping_layers),
                                    float(s.mapping_lr_mul), float(s.w_avg_beta), form=form, impl=impl)
     discriminator = StyleGAN2Discriminator(tuple(spec.example_shape), int(m.width), int(s.mbstd_group), impl)

@@ -68,10 +68,18 @@ def lrelu(x: jax.Array) -> jax.Array:
 
 
 def conv2d(x: jax.Array, kernel: jax.Array, impl: str = 'auto') -> jax.Array:
-    """Stride-1 'SAME' NHWC/HWIO convolution through the lowering ``impl`` picks (models/layers.py)."""
+    """Stride-1 'SAME' NHWC/HWIO convolution: models/layers.py's 'slices' lowering when ``impl`` resolves
+    to it, XLA's convolution otherwise.
+
+    ``'auto'`` is XLA's own convolution on every backend here, unlike models/layers.py's strided and
+    transposed convolutions, for which 'slices' wins on CPU: for these stride-1 convolutions XLA's CPU
+    kernel ran a 3x3 32->32 modulated convolution's forward and backward ~5x faster than 'slices'
+    (benchmarks/modconv_speed.py, benchmarks/RESULTS.md, issue 15). The style-based networks have no
+    strided convolution (resampling is done by pooling and interpolation).
+    """
     kh, kw = kernel.shape[:2]
     pads = [((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)]
-    if resolve_impl(impl) == 'slices':
+    if impl != 'auto' and resolve_impl(impl) == 'slices':
         return conv_slices(x, kernel, (1, 1), pads)
     return lax.conv_general_dilated(x, kernel, (1, 1), pads, dimension_numbers=_DN)
 
