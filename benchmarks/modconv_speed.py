@@ -26,8 +26,8 @@ through XLA's convolution or ganjax's slices-and-matmul lowering, then the demod
 whole cycle of it takes minutes on CPU; its FLOPs fraction then uses the amortised count and so is an
 upper bound).
 
-The last line printed is JSON. models/style.py's AUTO_FORM ('fused' on CPU) and its choice of XLA's
-convolution for stride-1 convolutions ('auto') come from these figures (benchmarks/RESULTS.md).
+The last line printed is JSON. models/style.py's AUTO_FORM ('fused' on CPU) and its CPU lowering of the
+stride-1 convolutions ('auto' -> 'slices') come from these figures (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--layer-iters', type=int, default=10)
     parser.add_argument('--skip-recipe', action='store_true')
+    parser.add_argument('--skip-layer', action='store_true')
     parser.add_argument('--recipe-arms', default='fused/xla,fused/slices',
                         help="arms timed in the recipe ('grouped' runs seconds per layer on CPU: time it apart)")
     parser.add_argument('--cycle', type=int, default=16,
@@ -127,6 +128,15 @@ def main() -> None:
     print(f'backend {jax.default_backend()}, matmul peak {peak:.1f} GFLOP/s, load {os.getloadavg()[0]:.1f}', flush=True)
     result: dict = {'peak_gflops': round(peak, 1)}
 
+    if not args.skip_layer:
+        layer(args, peak, result)
+    if not args.skip_recipe:
+        recipe(args, peak, result)
+    result['load'] = round(os.getloadavg()[0], 2)
+    print(json.dumps(result))
+
+
+def layer(args, peak: float, result: dict) -> None:
     fn, args_ = layer_arm('grouped', 'xla')
     layer_flops = _flops(fn.lower(*args_))
     layers = {name: layer_arm(*arm) for name, arm in ARMS.items()}
@@ -144,36 +154,35 @@ def main() -> None:
     result['layer_gflop'] = round(layer_flops / 1e9, 3)
     print('layer', json.dumps(result['layer']), flush=True)
 
-    if not args.skip_recipe:
-        flops = recipe_flops()
-        arms = {}
-        names = args.recipe_arms.split(',')
-        for name, arm in ((n, ARMS[n]) for n in names):
-            step, state, batch = recipe_arm(*arm)
-            t0 = time.perf_counter()
-            state, m = step(state, batch)
+
+def recipe(args, peak: float, result: dict) -> None:
+    flops = recipe_flops()
+    arms = {}
+    names = args.recipe_arms.split(',')
+    for name, arm in ((n, ARMS[n]) for n in names):
+        step, state, batch = recipe_arm(*arm)
+        t0 = time.perf_counter()
+        state, m = step(state, batch)
+        jax.block_until_ready(m)
+        arms[name] = [step, state, batch]
+        print(f'{name}: compile + first step {time.perf_counter() - t0:.1f} s', flush=True)
+    per_step = {name: [] for name in names}
+    for r in range(args.rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            step, state, batch = arms[name]
+            start = time.perf_counter()
+            for _ in range(args.cycle):  # from step 1 on: 16 = one whole cycle of the lazy schedule
+                state, m = step(state, batch)
             jax.block_until_ready(m)
-            arms[name] = [step, state, batch]
-            print(f'{name}: compile + first step {time.perf_counter() - t0:.1f} s', flush=True)
-        per_step = {name: [] for name in names}
-        for r in range(args.rounds):
-            for name in (names if r % 2 == 0 else names[::-1]):
-                step, state, batch = arms[name]
-                start = time.perf_counter()
-                for _ in range(args.cycle):  # from step 1 on: 16 = one whole cycle of the lazy schedule
-                    state, m = step(state, batch)
-                jax.block_until_ready(m)
-                per_step[name].append((time.perf_counter() - start) / args.cycle)
-                arms[name][1] = state
-            print(f'round {r}: ' + ', '.join(f'{n} {1e3 * t[-1]:.0f} ms' for n, t in per_step.items())
-                  + f' (load {os.getloadavg()[0]:.1f})', flush=True)
-        result['recipe'] = {name: {'ms': round(1e3 * statistics.median(t), 1),
-                                   'peak_fraction': round(flops / statistics.median(t) / 1e9 / peak, 4)}
-                            for name, t in per_step.items()}
-        result['recipe_gflop'] = round(flops / 1e9, 3)
-        result['cycle'] = args.cycle
-    result['load'] = round(os.getloadavg()[0], 2)
-    print(json.dumps(result))
+            per_step[name].append((time.perf_counter() - start) / args.cycle)
+            arms[name][1] = state
+        print(f'round {r}: ' + ', '.join(f'{n} {1e3 * t[-1]:.0f} ms' for n, t in per_step.items())
+              + f' (load {os.getloadavg()[0]:.1f})', flush=True)
+    result['recipe'] = {name: {'ms': round(1e3 * statistics.median(t), 1),
+                               'peak_fraction': round(flops / statistics.median(t) / 1e9 / peak, 4)}
+                        for name, t in per_step.items()}
+    result['recipe_gflop'] = round(flops / 1e9, 3)
+    result['cycle'] = args.cycle
 
 
 if __name__ == '__main__':

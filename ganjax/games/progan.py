@@ -35,7 +35,7 @@ def build(config, spec, axis_name: str | None = None) -> Game:
     if stage_steps < 1 or drift < 0:
         raise ConfigError('style.stage_steps must be >= 1 and style.drift >= 0')
     impl = m.conv_impl
-    resolve_impl(impl)  # checks the name; 'auto' is models/style.py's choice for stride-1 convs
+    resolve_impl(impl)  # checks the name now, not inside a trace
     generator = ProGANGenerator(tuple(spec.example_shape), int(m.width), impl)
     discriminator = ProGANDiscriminator(tuple(spec.example_shape), int(m.width), int(s.mbstd_group), impl)
     stages, zd = generator.num_stages, int(m.latent_dim)

@@ -16,7 +16,7 @@ def build(config, spec, axis_name: str | None = None) -> Game:
     s, m = config.style, config.model
     check_images(spec, 'stylegan')
     impl = m.conv_impl
-    resolve_impl(impl)  # checks the name; 'auto' is models/style.py's choice for stride-1 convs
+    resolve_impl(impl)  # checks the name now, not inside a trace
     generator = StyleGANGenerator(tuple(spec.example_shape), int(m.width), int(s.w_dim), int(s.mapping_layers),
                                   float(s.mapping_lr_mul), float(s.w_avg_beta), impl=impl)
     discriminator = ProGANDiscriminator(tuple(spec.example_shape), int(m.width), int(s.mbstd_group), impl)

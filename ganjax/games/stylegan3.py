@@ -17,7 +17,7 @@ def build(config, spec, axis_name: str | None = None) -> Game:
     s, m = config.style, config.model
     check_images(spec, 'stylegan3')
     impl, form = m.conv_impl, resolve_form(s.modconv_form)
-    resolve_impl(impl)  # checks the name; 'auto' is models/style.py's choice for stride-1 convs
+    resolve_impl(impl)  # checks the name now, not inside a trace
     generator = StyleGAN3Generator(tuple(spec.example_shape), int(m.width), int(s.w_dim), int(s.mapping_layers),
                                    float(s.mapping_lr_mul), float(s.w_avg_beta), form=form, impl=impl)
     discriminator = StyleGAN2Discriminator(tuple(spec.example_shape), int(m.width), int(s.mbstd_group), impl)

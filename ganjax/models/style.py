@@ -18,15 +18,17 @@ Modulated convolution (Karras et al. 2020). A layer with weight ``W[k, i, o]`` a
 ``W''[n, k, i, o] = W'[n, k, i, o] / sqrt(sum_{k,i} W'[n, k, i, o]^2 + eps)``. Two forms compute it:
 
 * ``'grouped'``: build every example's weights and run one grouped convolution over the batch
-  (``feature_group_count = n``), as the reference implementation's fused path does;
-* ``'fused'``: scale the input instead, ``conv(x * s, W) * d[n, o]``. Exact, because modulation scales the
-  input channels and demodulation is a per-(example, output channel) scale of the output; the convolution
-  itself is an ordinary one with a shared weight, so it takes the fast lowering of
-  :mod:`ganjax.models.layers` (``'slices'`` on CPU).
+  (``feature_group_count = n``); the reference implementation calls this path ``fused_modconv``;
+* ``'fused'`` (the per-example weight fused into the input; the reference's *non*-fused path): scale the
+  input instead, ``conv(x * s, W) * d[n, o]``. Exact, because modulation scales the input channels and
+  demodulation is a per-(example, output channel) scale of the output; the convolution itself is an
+  ordinary one with a shared weight, so it runs on the fast convolution kernels (:func:`conv2d`).
 
-``'auto'`` picks per backend (:data:`AUTO_FORM`): 'fused' on CPU, measured with
-benchmarks/modconv_speed.py (benchmarks/RESULTS.md, issue 15), and 'grouped' elsewhere, where the vendor
-kernels run grouped convolutions natively (the reference implementation's choice on GPUs).
+``'auto'`` picks per backend (:data:`AUTO_FORM`): 'fused' on CPU, where benchmarks/modconv_speed.py
+measured the grouped convolution ~250x slower (forward + backward of a 3x3 32->32 layer, batch 32 at
+32x32: 7.3 s against 29 ms; benchmarks/RESULTS.md, issue 15), XLA's CPU backend running a grouped
+convolution as a generic loop. Unmeasured backends also get 'fused': the reference implementation trains
+with that form on GPUs and keeps the grouped one for inference. A GPU measurement belongs in the table.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def resolve_form(form: str, backend: str | None = None) -> str:
         raise ConfigError(f"unknown style.modconv_form {form!r}; valid: {', '.join(MODCONV_FORMS)}")
     if form != 'auto':
         return form
-    return AUTO_FORM.get(backend or jax.default_backend(), 'grouped')
+    return AUTO_FORM.get(backend or jax.default_backend(), 'fused')
 
 
 def he_scale(fan_in: int, gain: float = 1.0, lr_mul: float = 1.0) -> float:
@@ -68,18 +70,17 @@ def lrelu(x: jax.Array) -> jax.Array:
 
 
 def conv2d(x: jax.Array, kernel: jax.Array, impl: str = 'auto') -> jax.Array:
-    """Stride-1 'SAME' NHWC/HWIO convolution: models/layers.py's 'slices' lowering when ``impl`` resolves
-    to it, XLA's convolution otherwise.
+    """Stride-1 'SAME' NHWC/HWIO convolution through the lowering ``impl`` resolves to (models/layers.py):
+    'slices' or, otherwise, XLA's convolution.
 
-    ``'auto'`` is XLA's own convolution on every backend here, unlike models/layers.py's strided and
-    transposed convolutions, for which 'slices' wins on CPU: for these stride-1 convolutions XLA's CPU
-    kernel ran a 3x3 32->32 modulated convolution's forward and backward ~5x faster than 'slices'
-    (benchmarks/modconv_speed.py, benchmarks/RESULTS.md, issue 15). The style-based networks have no
-    strided convolution (resampling is done by pooling and interpolation).
+    On CPU ('auto' -> 'slices') this is a trade measured on the stylegan2_fashion recipe
+    (benchmarks/modconv_speed.py, benchmarks/RESULTS.md, issue 15): a lone modulated convolution's forward
+    and backward ran ~5x faster through XLA's convolution, but the whole iteration, whose R1 and
+    path-length terms differentiate the convolutions twice, ran 2x faster through 'slices'.
     """
     kh, kw = kernel.shape[:2]
     pads = [((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)]
-    if impl != 'auto' and resolve_impl(impl) == 'slices':
+    if resolve_impl(impl) == 'slices':
         return conv_slices(x, kernel, (1, 1), pads)
     return lax.conv_general_dilated(x, kernel, (1, 1), pads, dimension_numbers=_DN)
 
