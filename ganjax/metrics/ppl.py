@@ -93,3 +93,39 @@ def inception_features(batch_size: int = 50) -> Callable[[Any], np.ndarray]:
     from ganjax.metrics.fid import InceptionFeatures
 
     return InceptionFeatures(batch_size=batch_size).features
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ganjax.metrics.ppl --workdir=DIR``: PPL of a style-based run's EMA generator."""
+    import sys
+
+    from ganjax.cli import OneLineParser, guarded
+
+    ap = OneLineParser(prog='python -m ganjax.metrics.ppl', description=__doc__.split('\n')[0])
+    ap.add_argument('--workdir', required=True, help='a run of a style-based game (stylegan, stylegan2, ...)')
+    ap.add_argument('--num', type=int, default=10_000, help='number of paths (the paper: 100,000)')
+    ap.add_argument('--space', default='w', choices=SPACES)
+    ap.add_argument('--sampling', default='end', choices=SAMPLINGS)
+    ap.add_argument('--epsilon', type=float, default=1e-4)
+    ap.add_argument('--seed', type=int, default=0)
+    args = ap.parse_args(argv)
+
+    def run() -> None:
+        from ganjax.errors import ArgumentError
+        from ganjax.sample import load_sampler
+
+        sampler = load_sampler(args.workdir)
+        if 'num_ws' not in dir(type(sampler.generator)):
+            raise ArgumentError(f'{args.workdir} is not a run of a style-based generator')
+        value = perceptual_path_length(sampler.generator, {'params': sampler.params, **sampler.collections},
+                                       inception_features(), int(sampler.config.model.latent_dim),
+                                       num_samples=args.num, space=args.space, sampling=args.sampling,
+                                       epsilon=args.epsilon, seed=args.seed)
+        print(f'ppl_{args.space}_{args.sampling} {value:.2f} (step {sampler.step}, {args.num} paths, '
+              'Inception pool3 distance)', file=sys.stdout)
+
+    return guarded(run)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
