@@ -51,10 +51,10 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.g_batch_norm = True  # conv generators: batch norm after each hidden layer
     c.model.d_batch_norm = False  # conv discriminators: batch norm (not with gradient penalties)
     c.model.d_spectral_norm = False  # mlp/dcgan/resnet discriminators: spectral norm (Miyato et al. 2018)
-    c.model.g_spectral_norm = False  # resnet generator: spectral norm (SAGAN, BigGAN)
-    c.model.attention = 0  # resnet: self-attention on the feature maps of this resolution (0 = none)
+    c.model.g_spectral_norm = False  # resnet, dcgan generators: spectral norm (SAGAN, BigGAN)
+    c.model.attention = 0  # resnet, dcgan: self-attention on the feature maps of this resolution (0 = none)
     c.model.g_conditioning = 'concat'  # resnet, with classes: 'concat' (one-hot to z) | 'cbn' (conditional BN)
-    c.model.aux_classifier = False  # resnet, with classes: D's class head (AC-GAN) instead of projection
+    c.model.aux_classifier = False  # resnet, dcgan, with classes: D's class head (AC-GAN) instead of projection
     c.model.conv_impl = 'auto'  # how strided/transposed convs are lowered; see models/layers.py
     # compute dtype: 'float32' | 'bfloat16' (parameters, optimiser states and losses stay float32)
     c.model.dtype = 'float32'

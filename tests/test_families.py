@@ -77,14 +77,22 @@ FAMILIES = {
     'biggan': {'model.name': 'biggan', 'model.d_spectral_norm': True, 'model.latent_dim': 8,
                'penalty.g_orthogonal': 1e-4, 'loss.name': 'hinge', 'data.conditional': True},
     'infogan': {'game.name': 'infogan', 'model.name': 'dcgan'},
+    # the CPU-sized Fashion-MNIST recipes: the same options on the 28x28 DCGAN, BigGAN from 7x7
+    'sagan_dcgan': {'model.name': 'dcgan', 'model.d_spectral_norm': True, 'model.g_spectral_norm': True,
+                    'model.attention': 14, 'loss.name': 'hinge', 'data.conditional': True},
+    'acgan_dcgan': {'model.name': 'dcgan', 'model.aux_classifier': True, 'data.conditional': True},
+    'biggan_28': {'model.name': 'biggan', 'model.d_spectral_norm': True, 'model.latent_dim': 9,
+                  'penalty.g_orthogonal': 1e-4, 'loss.name': 'hinge', 'data.conditional': True},
 }
+AT_28 = ('infogan', 'sagan_dcgan', 'acgan_dcgan', 'biggan_28')
 
 
 @pytest.mark.parametrize('family', sorted(FAMILIES))
 def test_family_trains_through_the_step_engine(family):
     """Two steps on random images: finite, both networks move, and the family's own terms are reported."""
     c = tiny_config(**{'model.width': 8, 'model.latent_dim': 8, 'train.batch_size': 4, **FAMILIES[family]})
-    shape, classes = ((28, 28, 1), 0) if family == 'infogan' else ((32, 32, 3), 10 if c.data.conditional else 0)
+    shape = (28, 28, 1) if family in AT_28 else (32, 32, 3)
+    classes = 10 if c.data.conditional else 0
     game, _, state, step = games.setup(c, games.DataSpec(shape, classes))
     x = jax.random.uniform(jax.random.PRNGKey(0), (4, *shape), minval=-1, maxval=1)
     batch = {'x': x, **({'label': jnp.array([0, 3, 5, 9])} if classes else {})}
@@ -94,7 +102,8 @@ def test_family_trains_through_the_step_engine(family):
     assert float(metrics['nonfinite']) == 0 and all(np.isfinite(float(v)) for v in metrics.values())
     for net in ('G', 'D'):
         assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, new.params[net], state.params[net])))
-    extra = {'acgan': 'g_cls', 'biggan': 'g_orthogonal', 'infogan': 'mi_bound'}.get(family)
+    extra = {'acgan': 'g_cls', 'acgan_dcgan': 'g_cls', 'biggan': 'g_orthogonal', 'biggan_28': 'g_orthogonal',
+             'infogan': 'mi_bound'}.get(family)
     assert extra is None or extra in metrics
 
 

@@ -61,8 +61,10 @@ def _image(g_cls, d_cls, g: dict[str, str] | None = None, d: dict[str, str] | No
 
 _MODELS: dict[str, Callable] = {
     'mlp': _mlp,
-    'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g={'batch_norm': 'g_batch_norm'},
-                    d={'batch_norm': 'd_batch_norm', 'spectral_norm': 'd_spectral_norm'}),
+    'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g={'batch_norm': 'g_batch_norm', 'attention': 'attention',
+                                                                'spectral_norm': 'g_spectral_norm'},
+                    d={'batch_norm': 'd_batch_norm', 'spectral_norm': 'd_spectral_norm', 'attention': 'attention',
+                       'aux_classifier': 'aux_classifier'}),
     'wgan_gp_dcgan': _image(GPDCGANGenerator, GPDCGANDiscriminator),
     'biggan': _image(BigGANGenerator, ResNetDiscriminator, g={'attention': 'attention'},
                      d={'spectral_norm': 'd_spectral_norm', 'attention': 'attention',

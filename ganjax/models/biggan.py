@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from ganjax.errors import ConfigError
 from ganjax.models.blocks import SelfAttention
 from ganjax.models.layers import Conv, spectral
-from ganjax.models.resnet import _UpBlock, check_size
+from ganjax.models.resnet import _UpBlock, start_size
 
 
 class BigGANGenerator(nn.Module):
@@ -42,15 +42,15 @@ class BigGANGenerator(nn.Module):
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
         size = self.image_shape[0]
-        check_size(size, 'BigGAN')
-        blocks = size.bit_length() - 3  # 4 -> size in doublings
+        start = start_size(size, 'BigGAN')
+        blocks = (size // start).bit_length() - 1  # start -> size in doublings
         if z.shape[-1] % (blocks + 1):
             raise ConfigError(f'BigGAN cuts model.latent_dim into {blocks + 1} equal chunks (one for the input '
                               f'layer, one per block); {z.shape[-1]} does not divide')
         sn = lambda layer: spectral(layer, self, train)
         chunks = jnp.split(z, blocks + 1, axis=-1)
         shared = nn.Embed(self.num_classes, self.shared_dim)(labels) if self.num_classes else None
-        h = sn(nn.Dense(4 * 4 * self.width, dtype=self.dtype))(chunks[0]).reshape(-1, 4, 4, self.width)
+        h = sn(nn.Dense(start * start * self.width, dtype=self.dtype))(chunks[0]).reshape(-1, start, start, self.width)
         for chunk in chunks[1:]:
             cond = chunk if shared is None else jnp.concatenate([shared, chunk], axis=-1)
             h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, True, True, self.dtype)(h, cond, train)

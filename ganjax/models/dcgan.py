@@ -2,7 +2,11 @@
 
 ``DCGANGenerator``/``DCGANDiscriminator`` cover 28x28 (MNIST: 7 -> 14 -> 28) and every power-of-two size
 from 32 up (4 -> 8 -> ... -> size), with 4x4 stride-2 (transposed) convolutions, batch norm in G (and
-optionally D) and LeakyReLU(0.2) in D.
+optionally D) and LeakyReLU(0.2) in D. The options of the image families apply to them too, at DCGAN's
+cost (which is what a 2-core CPU can train in minutes): spectral norm in D (SN-DCGAN, Miyato et al. 2018),
+self-attention on the feature maps of one resolution in G and D (``attention``; SAGAN), class conditioning
+(one-hot joined to ``z`` in G; a projection term or, with ``aux_classifier``, AC-GAN's ``cls`` head in D).
+D also returns its flattened body as ``features``.
 
 ``GPDCGANGenerator``/``GPDCGANDiscriminator`` are the 32x32 model of the widely used PyTorch port of the
 WGAN-GP paper's CIFAR-10 code (kernel-2 stride-2 transposed convs in G, kernel-3 stride-2 convs in D, no
@@ -19,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
+from ganjax.models.blocks import SelfAttention
 from ganjax.models.layers import Conv, ConvTranspose, spectral
 
 
@@ -43,6 +48,8 @@ class DCGANGenerator(nn.Module):
     num_classes: int = 0
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
+    attention: int = 0  # self-attention after the layer that reaches this resolution (0 = none)
+    spectral_norm: bool = False  # SAGAN: spectral norm in G too
     dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
 
     @property
@@ -55,8 +62,9 @@ class DCGANGenerator(nn.Module):
         start, stages = _plan(size)
         if self.num_classes:
             z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
+        sn = (lambda layer: spectral(layer, self, train)) if self.spectral_norm else (lambda layer: layer)
         ch = self.width * 2 ** (stages - 1)
-        h = nn.Dense(start * start * ch, use_bias=not self.batch_norm, dtype=self.dtype)(z)
+        h = sn(nn.Dense(start * start * ch, use_bias=not self.batch_norm, dtype=self.dtype))(z)
         h = h.reshape(-1, start, start, ch)
         for i in range(stages):
             if self.batch_norm:
@@ -64,8 +72,10 @@ class DCGANGenerator(nn.Module):
             h = nn.relu(h)
             last = i == stages - 1
             ch = channels if last else ch // 2
-            h = ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not self.batch_norm, impl=self.conv_impl,
-                              dtype=self.dtype)(h)
+            h = sn(ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not self.batch_norm, impl=self.conv_impl,
+                                 dtype=self.dtype))(h)
+            if not last and h.shape[1] == self.attention:
+                h = SelfAttention(self.spectral_norm, self.conv_impl, self.dtype)(h, train=train)
         return jnp.tanh(h).astype(jnp.float32)
 
 
@@ -77,6 +87,8 @@ class DCGANDiscriminator(nn.Module):
     conv_impl: str = 'auto'
     bn_axis_name: str | None = None
     spectral_norm: bool = False
+    attention: int = 0  # self-attention after the layer that reaches this resolution (0 = none)
+    aux_classifier: bool = False  # with classes: AC-GAN's 'cls' head instead of the projection term
     q_dim: int = 0  # InfoGAN: a 'q' head of this many outputs on D's body (ganjax.games.infogan)
     dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
 
@@ -96,15 +108,19 @@ class DCGANDiscriminator(nn.Module):
             if self.batch_norm and i > 0:
                 h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
             h = nn.leaky_relu(h, 0.2)
+            if h.shape[1] == self.attention:
+                h = SelfAttention(self.spectral_norm, self.conv_impl, self.dtype)(h, train=train)
         h = h.reshape(h.shape[0], -1)
-        out = sn(nn.Dense(1, dtype=self.dtype))(h)[:, 0]
-        if self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
-            out = out + jnp.sum(nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels) * h, axis=-1)
+        out = {'logits': sn(nn.Dense(1, dtype=self.dtype))(h)[:, 0], 'features': h}
+        if self.num_classes and self.aux_classifier:
+            out['cls'] = sn(nn.Dense(self.num_classes, dtype=self.dtype))(h)
+        elif self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
+            embed = nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels)
+            out['logits'] = out['logits'] + jnp.sum(embed * h, axis=-1)
         if self.q_dim:  # shares every layer but the last with D, as in InfoGAN
             q = nn.leaky_relu(nn.Dense(128, dtype=self.dtype, name='q_hidden')(h), 0.2)
-            q = nn.Dense(self.q_dim, dtype=self.dtype, name='q_out')(q)
-            return {'logits': out.astype(jnp.float32), 'q': q.astype(jnp.float32)}
-        return {'logits': out.astype(jnp.float32)}
+            out['q'] = nn.Dense(self.q_dim, dtype=self.dtype, name='q_out')(q)
+        return jax.tree.map(lambda a: a.astype(jnp.float32), out)
 
 
 class GPDCGANGenerator(nn.Module):

@@ -31,10 +31,14 @@ from ganjax.models.layers import Conv, spectral
 CONDITIONING = ('concat', 'cbn')
 
 
-def check_size(size: int, what: str) -> None:
-    """The generators start at 4x4 and double: the image side must be a power of two >= 8."""
+def start_size(size: int, what: str) -> int:
+    """The side the generators start from and double: 7 for 28x28 (MNIST-sized data without padding),
+    else 4, which needs a power-of-two image side >= 8."""
+    if size == 28:
+        return 7
     if size < 8 or size & (size - 1):
-        raise ConfigError(f'{what} needs a power-of-two image size >= 8, got {size}')
+        raise ConfigError(f'{what} needs an image size of 28 or a power of two >= 8, got {size}')
+    return 4
 
 
 def _wrapper(parent: nn.Module, enabled: bool, train: bool):
@@ -116,7 +120,7 @@ class ResNetGenerator(nn.Module):
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
         size = self.image_shape[0]
-        check_size(size, 'the ResNet GAN')
+        start = start_size(size, 'the ResNet GAN')
         if self.conditioning not in CONDITIONING:
             raise ConfigError(f"unknown model.g_conditioning {self.conditioning!r}; valid: {', '.join(CONDITIONING)}")
         sn = _wrapper(self, self.spectral_norm, train)
@@ -124,7 +128,7 @@ class ResNetGenerator(nn.Module):
         cond = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype) if self.num_classes else None
         if self.num_classes and not cbn:
             z = jnp.concatenate([z, cond], axis=-1)
-        h = sn(nn.Dense(4 * 4 * self.width, dtype=self.dtype))(z).reshape(-1, 4, 4, self.width)
+        h = sn(nn.Dense(start * start * self.width, dtype=self.dtype))(z).reshape(-1, start, start, self.width)
         while h.shape[1] < size:
             h = _UpBlock(self.width, self.conv_impl, self.bn_axis_name, self.spectral_norm, cbn,
                          self.dtype)(h, cond, train)
