@@ -64,6 +64,25 @@ def get_config() -> ml_collections.ConfigDict:
     # compute dtype: 'float32' | 'bfloat16' (parameters, optimiser states and losses stay float32)
     c.model.dtype = 'float32'
 
+    # Style-based and progressive generators (ganjax/games/stylegan2.py, stylegan.py, progan.py,
+    # ganjax/models/style.py): ProGAN, StyleGAN, StyleGAN2, StyleGAN3. model.width is the channel width.
+    c.style = ml_collections.ConfigDict()
+    c.style.w_dim = 512  # width of the intermediate latent w
+    c.style.mapping_layers = 8  # dense layers of the mapping network z -> w (StyleGAN2-ADA CIFAR: 2)
+    c.style.mapping_lr_mul = 0.01  # learning-rate multiplier of the mapping network (equalised LR)
+    c.style.w_avg_beta = 0.995  # decay of the tracked average of w that truncation pulls towards
+    c.style.mixing_prob = 0.9  # probability that a fake batch mixes the styles of two latents
+    c.style.r1_gamma = 10.0  # R1 weight gamma (penalty gamma/2 * E|grad D(x)|^2 on reals; 0 = off)
+    c.style.r1_every = 16  # lazy R1: every k steps, scaled by k
+    c.style.pl_weight = 2.0  # path-length regularisation weight (0 = off)
+    c.style.pl_every = 4  # lazy path-length regularisation: every k steps, scaled by k
+    c.style.pl_decay = 0.01  # path-length running mean moves this fraction towards each batch mean
+    c.style.pl_batch_shrink = 2  # path-length regularisation runs on batch // this latents
+    c.style.mbstd_group = 4  # minibatch standard deviation group size in the discriminator
+    c.style.modconv_form = 'auto'  # modulated conv: 'grouped' | 'fused' | 'auto' (per backend; models/style.py)
+    c.style.stage_steps = 1000  # progan: steps of each fade-in and each stable phase per resolution stage
+    c.style.drift = 0.001  # progan: drift term weight eps_drift * E[D(x)^2] on reals
+
     # Adversarial loss and regularisers; see ganjax/losses.py and ganjax/penalties.py.
     c.loss = ml_collections.ConfigDict()
     c.loss.name = 'non_saturating'

@@ -15,6 +15,9 @@ command writes the same files.
   nothing, 0 gives every seed the same sample, that of the mean latent. The mean is 0 for the normal
   latent; for any other latent distribution it is estimated from 65,536 draws of a fixed key (standard
   error ~0.002 per dimension for the uniform one), so a new distribution needs no code here.
+* Style-based runs (StyleGAN, StyleGAN2) truncate in w, towards the average of w the generator tracked
+  in training, not in z. ``--mix-with=SEED [--mix-cutoff=K]``: style mixing, every sample keeps its own
+  styles in the synthesis layers before K and takes those of SEED from K on (default: half the layers).
 * Conditional runs: ``--class=K`` for every sample; without it seed ``s`` gets class ``s mod num_classes``.
 * ``--interpolate``: paths between consecutive seeds (``--seeds=1,5,9`` goes 1 -> 5 -> 9), ``--frames``
   latents per path including both ends, ``--method=slerp`` (spherical: the path keeps a normal latent's
@@ -164,8 +167,22 @@ class Sampler:
     def num_classes(self) -> int:
         return int(getattr(self.generator, 'num_classes', 0) or 0)
 
+    @property
+    def truncates_itself(self) -> bool:
+        """Whether the generator applies truncation itself (a ``psi`` field: the style-based generators,
+        which truncate w towards their tracked average rather than z towards the latent mean)."""
+        return 'psi' in getattr(self.generator, '__dataclass_fields__', {})
+
     def latents(self, seeds: Sequence[int], truncation: float = 1.0) -> np.ndarray:
+        """The latents of ``seeds``, truncated by ``truncation``; for a generator that
+        :attr:`truncates_itself` the latents stay as drawn and the generator's ``psi`` is set instead,
+        so that the next calls of this sampler generate truncated samples."""
         model = self.config.model
+        if self.truncates_itself:
+            psi = check_truncation(truncation)
+            if psi != self.generator.psi:
+                self.generator, self._apply = self.generator.clone(psi=psi), None
+            truncation = 1.0
         if self.draw is not None:  # e.g. InfoGAN: noise and codes; row i from seed i alone, as below
             import jax
 
@@ -210,6 +227,21 @@ class Sampler:
                 yc = None if yc is None else np.concatenate([yc, np.zeros(_CHUNK - n, np.int32)])
             out.append(np.asarray(self._apply(self.params, self.collections, zc, yc), np.float32)[:n])
         return np.concatenate(out)
+
+
+    def mix(self, z1: np.ndarray, z2: np.ndarray, cutoff: int) -> np.ndarray:
+        """Style mixing (style-based generators): layers before ``cutoff`` take the styles of ``z1``, the
+        rest those of ``z2`` (cut-offs near 0 keep ``z1``'s coarse structure out, near ``num_ws`` in)."""
+        import jax
+
+        if 'num_ws' not in dir(type(self.generator)):
+            raise ArgumentError('style mixing needs a style-based generator (stylegan, stylegan2)')
+        if not 0 <= cutoff <= self.generator.num_ws:
+            raise ArgumentError(f'--mix-cutoff must be in 0..{self.generator.num_ws}, got {cutoff}')
+        mixed = jax.jit(lambda p, c, a, b, k: self.generator.apply({'params': p, **c}, a, None, train=False,
+                                                                  z2=b, cutoff=k))
+        return np.asarray(mixed(self.params, self.collections, np.asarray(z1, np.float32),
+                                np.asarray(z2, np.float32), np.int32(cutoff)), np.float32)
 
 
 def load_sampler(workdir: str | os.PathLike[str], step: int | None = None, ema: bool = True) -> Sampler:
@@ -292,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument('--interpolate', action='store_true', help='paths between consecutive seeds')
     ap.add_argument('--frames', type=int, default=16, help='latents per interpolation path, ends included')
     ap.add_argument('--method', default='slerp', help='interpolation: slerp (spherical) or lerp (linear)')
+    ap.add_argument('--mix-with', type=int, default=None, metavar='SEED',
+                    help='style-based runs: every sample takes the styles of SEED from --mix-cutoff on')
+    ap.add_argument('--mix-cutoff', type=int, default=None, metavar='K',
+                    help='first synthesis layer whose style comes from --mix-with (default: half way)')
     ap.add_argument('--out', default=None, help='output folder (default DIR/generated/step<N>-<ema|raw>)')
     return ap
 
@@ -316,6 +352,13 @@ def _run(args: argparse.Namespace) -> None:
         write_interpolation(out, args.method, frames.reshape(*paths.shape[:2], *frames.shape[1:]), seeds, paths)
         print(f'wrote {len(seeds) - 1} {args.method} path(s) of {args.frames} frames from step {sampler.step} '
               f'to {out}')
+        return
+    if args.mix_with is not None:
+        parse_seeds(str(args.mix_with))
+        cutoff = args.mix_cutoff if args.mix_cutoff is not None else getattr(sampler.generator, 'num_ws', 0) // 2
+        z2 = sampler.latents([args.mix_with] * len(seeds), args.truncation)
+        write_samples(out, sampler.mix(z, z2, cutoff), seeds, z, None)
+        print(f'wrote {len(seeds)} samples mixed with seed {args.mix_with} from layer {cutoff} to {out}')
         return
     labels = sampler.labels(seeds, args.class_)
     write_samples(out, sampler(z, labels), seeds, z, labels)

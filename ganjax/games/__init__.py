@@ -19,7 +19,9 @@ from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update  # noqa: F401  (the game API)
 
 BUILTIN = {'adversarial': 'ganjax.games.adversarial', 'infogan': 'ganjax.games.infogan',
-           'pix2pix': 'ganjax.games.pix2pix', 'cyclegan': 'ganjax.games.cyclegan'}
+           'pix2pix': 'ganjax.games.pix2pix', 'cyclegan': 'ganjax.games.cyclegan',
+           'progan': 'ganjax.games.progan', 'stylegan': 'ganjax.games.stylegan',
+           'stylegan2': 'ganjax.games.stylegan2', 'stylegan3': 'ganjax.games.stylegan3'}
 
 
 @dataclasses.dataclass(frozen=True)
