@@ -55,31 +55,25 @@ def train(experiment: str, seed: int, workdir: str, extra: list[str]) -> float:
     return wall
 
 
-def generate(workdir: str, num_samples: int, seed: int, batch_size: int = 500) -> tuple[np.ndarray, int]:
-    """``num_samples`` uint8 NHWC images from the run's EMA generator, and the checkpoint's step."""
-    import jax
-    import jax.numpy as jnp
+def generate(workdir: str, num_samples: int, seed: int, truncation: float = 1.0) -> dict[str, Any]:
+    """``num_samples`` uint8 NHWC images from the run's EMA generator (:func:`ganjax.sample.load_sampler`:
+    the game's own latents, standing statistics, truncation ``psi``), with the class each was asked for
+    (``labels``, conditional runs), InfoGAN's categorical code (``codes``) and the checkpoint's step."""
+    from ganjax.sample import load_sampler
 
-    from ganjax.checkpoint import load_generator
-    from ganjax.state import sample_latent
-
-    generator, params, collections, config = load_generator(workdir)
-    step = json.loads((Path(workdir) / 'summary.json').read_text())['step']
-
-    @jax.jit
-    def sample(z, labels):
-        x = generator.apply({'params': params, **collections}, z, labels, train=False)
-        return jnp.clip(jnp.round((x + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
-
-    num_classes = getattr(generator, 'num_classes', 0)
-    key = jax.random.fold_in(jax.random.PRNGKey(seed), 0x5A4D)
-    out = []
-    for start in range(0, num_samples, batch_size):
-        k = jax.random.fold_in(key, start)
-        z = sample_latent(k, (batch_size, config.model.latent_dim), config.model.latent_dist)
-        labels = (jnp.arange(start, start + batch_size, dtype=jnp.int32) % num_classes) if num_classes else None
-        out.append(np.asarray(sample(z, labels)))
-    return np.concatenate(out)[:num_samples], step
+    sampler = load_sampler(workdir)
+    seeds = np.arange(num_samples, dtype=np.int64) + 1_000_000 * seed
+    z = sampler.latents(seeds, truncation)
+    labels = sampler.labels(seeds)
+    x = sampler(z, labels)
+    out = {'images': np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8), 'step': sampler.step}
+    if labels is not None:
+        out['labels'] = labels
+    game = sampler.config.game
+    if game.name == 'infogan' and game.categorical:
+        noise = sampler.config.model.latent_dim
+        out['codes'] = np.argmax(z[:, noise:noise + game.categorical], axis=-1)
+    return out
 
 
 # ------------------------------------------------------------------------------------------ scoring
@@ -135,11 +129,34 @@ def stacked_metrics(samples: np.ndarray, mnist_path: str) -> dict[str, float]:
     return {'modes': modes, 'kl': kl, 'classifier_acc': acc}
 
 
-def score(samples: dict[int, np.ndarray], args: argparse.Namespace) -> dict[int, dict[str, float]]:
+def class_metrics(run: dict[str, np.ndarray], classifier: str, data_path: str) -> dict[str, float]:
+    """With a dataset classifier (:mod:`ganjax.metrics.classifier`): ``class_acc``, the fraction of a
+    conditional run's samples classified as the class they were asked for, and ``code_agreement``, the
+    agreement of InfoGAN's categorical code with the classes under the best one-to-one matching."""
+    from ganjax.metrics import classifier as C
+
+    params, acc = C.get_classifier(classifier, data_path or None, log=lambda s: print(s, file=sys.stderr))
+    predicted = C.predict(params, run['images'])
+    out = {'classifier_acc': acc}
+    if 'labels' in run:
+        out['class_acc'] = float(np.mean(predicted == run['labels']))
+    if 'codes' in run:
+        out['code_agreement'] = C.matched_agreement(run['codes'], predicted)
+    return out
+
+
+def score(samples: dict[int, dict[str, np.ndarray]], args: argparse.Namespace) -> dict[int, dict[str, float]]:
     if 'stacked_mnist' in args.experiment:
-        return {s: stacked_metrics(x, args.reference) for s, x in samples.items()}
-    ref = reference_features(args.reference, args.reference_split, args.reference_images, args.batch_size)
-    return {s: image_metrics(x, ref, args.batch_size) for s, x in samples.items()}
+        return {s: stacked_metrics(r['images'], args.reference) for s, r in samples.items()}
+    out: dict[int, dict[str, float]] = {s: {} for s in samples}
+    if not args.no_fid:
+        ref = reference_features(args.reference, args.reference_split, args.reference_images, args.batch_size)
+        for s, r in samples.items():
+            out[s].update(image_metrics(r['images'], ref, args.batch_size))
+    if args.classifier:
+        for s, r in samples.items():
+            out[s].update(class_metrics(r, args.classifier, args.classifier_data))
+    return out
 
 
 # ------------------------------------------------------------------------------------------ reporting
@@ -164,7 +181,7 @@ def row(experiment: str, metrics: dict[int, dict[str, float]], runs: dict[int, d
     seeds = sorted(metrics)
     cols = list(next(iter(metrics.values())))
     fmts = {'fid': '.2f', 'kid': '.4f', 'precision': '.3f', 'recall': '.3f', 'modes': '.1f', 'kl': '.3f',
-            'classifier_acc': '.4f'}
+            'classifier_acc': '.4f', 'class_acc': '.4f', 'code_agreement': '.4f'}
     cells = [f'{k} {mean_std([metrics[s][k] for s in seeds], fmts.get(k, ".4g"))}' for k in cols]
     steps = sorted({runs[s]['steps'] for s in seeds})
     walls = [runs[s]['wall_s'] for s in seeds]
@@ -202,48 +219,78 @@ def main() -> None:
                    '(one experiment; several files are merged by seed)')
     p.add_argument('--results', default=str(RESULTS))
     p.add_argument('--no-append', action='store_true')
+    p.add_argument('--workdir', default='', help='keep each run in WORKDIR/<experiment>-s<seed> (a re-run '
+                   'resumes or reuses it) instead of a temporary directory')
+    p.add_argument('--truncation', default='1', help='comma-separated psi values: one row per value')
+    p.add_argument('--classifier', default='', choices=['', 'fashion_mnist', 'mnist'],
+                   help="score samples with this dataset's classifier: conditional runs' class accuracy, "
+                   "InfoGAN's code-class agreement")
+    p.add_argument('--classifier-data', default='', help='idx folder to train the classifier from if not cached')
+    p.add_argument('--no-fid', action='store_true', help='skip the Inception metrics')
     p.add_argument('--extra', nargs=argparse.REMAINDER, default=[], help='--config.KEY=VALUE overrides')
     args = p.parse_args()
     if not args.num_samples:
         args.num_samples = 26000 if 'stacked_mnist' in args.experiment else 10000
     command = 'python benchmarks/quality.py ' + ' '.join(shlex.quote(a) for a in sys.argv[1:])
+    psis = [float(v) for v in args.truncation.split(',')]
 
     if args.from_samples:
         samples, runs, commands = {}, {}, []
         for path in args.from_samples:
             with np.load(path) as z:
                 meta = json.loads(z['meta'].tobytes().decode())
-                samples.update({int(k[4:]): z[k] for k in z.files if k.startswith('seed')})
+                for k in z.files:
+                    for field in ('seed', 'labels', 'codes'):
+                        if k.startswith(field) and k[len(field):].isdigit():
+                            samples.setdefault(int(k[len(field):]), {})['images' if field == 'seed' else field] = z[k]
             if runs and meta['experiment'] != args.experiment:
                 sys.exit(f'{path} holds {meta["experiment"]}, not {args.experiment}')
             args.experiment = meta['experiment']
             runs.update({int(s): r for s, r in meta['runs'].items()})
             commands.append(meta['command'])
         command = f"{'; '.join(commands)}  (scored: {command})"
-    else:
-        samples, runs = {}, {}
-        for seed in [int(s) for s in args.seeds.split(',')]:
-            with tempfile.TemporaryDirectory() as workdir:
-                wall = train(args.experiment, seed, workdir, args.extra)
-                samples[seed], step = generate(workdir, args.num_samples, seed)
-            runs[seed] = {'steps': step, 'wall_s': wall, 'machine': machine_label()}
-            print(f'{args.experiment} seed {seed}: {step} steps, {wall:.0f} s', flush=True)
+        report(args, {1.0: samples}, runs, command)
+        return
+    by_psi: dict[float, dict[int, dict[str, np.ndarray]]] = {psi: {} for psi in psis}
+    runs = {}
+    for seed in [int(s) for s in args.seeds.split(',')]:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = str(Path(args.workdir) / f'{args.experiment}-s{seed}') if args.workdir else tmp
+            wall = train(args.experiment, seed, workdir, args.extra)
+            for psi in psis:
+                by_psi[psi][seed] = generate(workdir, args.num_samples, seed, psi)
+        step = by_psi[psis[0]][seed].pop('step')
+        runs[seed] = {'steps': step, 'wall_s': wall, 'machine': machine_label()}
+        print(f'{args.experiment} seed {seed}: {step} steps, {wall:.0f} s', flush=True)
     if args.samples_out:
         out = Path(args.samples_out)
         out.mkdir(parents=True, exist_ok=True)
         meta = {'experiment': args.experiment, 'runs': runs, 'command': command}
+        samples = by_psi[psis[0]]
         tag = '_'.join(str(s) for s in sorted(samples))
-        np.savez_compressed(out / f'{args.experiment}-s{tag}.npz', meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
-                            **{f'seed{s}': x for s, x in samples.items()})
+        arrays = {f'{"seed" if k == "images" else k}{s}': v for s, r in samples.items() for k, v in r.items()
+                  if k != 'step'}
+        np.savez_compressed(out / f'{args.experiment}-s{tag}.npz',
+                            meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
         return
-    metrics = score(samples, args)
-    for s in sorted(metrics):
-        print(f'{args.experiment} seed {s}: ' + ', '.join(f'{k} {v:.4f}' for k, v in metrics[s].items()))
-    line = row(args.experiment, metrics, runs, len(next(iter(samples.values()))), command)
-    print(line)
-    print(json.dumps({'experiment': args.experiment, 'metrics': metrics, 'runs': runs}))
-    if not args.no_append:
-        append(line, Path(args.results))
+    report(args, by_psi, runs, command)
+
+
+def report(args: argparse.Namespace, by_psi: dict[float, dict[int, dict[str, np.ndarray]]],
+           runs: dict[int, dict[str, Any]], command: str) -> None:
+    """Score the samples of each truncation value and print (and append) one row each."""
+    for psi, samples in by_psi.items():
+        for r in samples.values():
+            r.pop('step', None)
+        metrics = score(samples, args)
+        name = args.experiment if psi == 1.0 else f'{args.experiment} (truncation {psi:g})'
+        for s in sorted(metrics):
+            print(f'{name} seed {s}: ' + ', '.join(f'{k} {v:.4f}' for k, v in metrics[s].items()))
+        line = row(name, metrics, runs, len(next(iter(samples.values()))['images']), command)
+        print(line)
+        print(json.dumps({'experiment': name, 'metrics': metrics, 'runs': runs}), flush=True)
+        if not args.no_append:
+            append(line, Path(args.results))
 
 
 def machine_label() -> str:

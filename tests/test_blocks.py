@@ -57,3 +57,25 @@ def test_conditional_batch_norm_by_hand():
     labels = [0, 1, 2, 0, 1, 2]
     expected = np.stack([(1 + g[y]) * x_hat[n] + b[y] for n, y in enumerate(labels)])
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_minibatch_stddev_against_hand_computation():
+    """Batch 4 in groups of 2 (examples {0, 2} and {1, 3}), 2 features of 2 channels each, 1x2 positions:
+    every appended value is a mean of |a - b| / 2 over the group's feature pairs, written out by hand."""
+    from ganjax.models.blocks import minibatch_stddev
+
+    x = np.arange(4 * 1 * 2 * 4, dtype=np.float32).reshape(4, 1, 2, 4) ** 1.5
+    out = np.asarray(minibatch_stddev(jnp.asarray(x), group_size=2, num_features=2))
+    assert out.shape == (4, 1, 2, 6)
+    np.testing.assert_array_equal(out[..., :4], x)
+    for members in ((0, 2), (1, 3)):
+        a, b = x[members[0]], x[members[1]]
+        for f in range(2):
+            sd = [np.sqrt(((a[i, j, c] - b[i, j, c]) / 2) ** 2 + 1e-8)
+                  for i in range(1) for j in range(2) for c in (2 * f, 2 * f + 1)]
+            for m in members:
+                np.testing.assert_allclose(out[m, :, :, 4 + f], np.mean(sd), rtol=1e-6)
+    # one group spanning the whole batch: the same value for every example
+    one = np.asarray(minibatch_stddev(jnp.asarray(x), group_size=8))
+    np.testing.assert_allclose(one[..., 4], one[0, 0, 0, 4])
+    np.testing.assert_allclose(one[0, 0, 0, 4], np.mean(np.sqrt(np.var(x, axis=0) + 1e-8)), rtol=1e-6)

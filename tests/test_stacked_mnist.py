@@ -17,6 +17,7 @@ import pytest
 from ganjax.data import get_source
 from ganjax.data import stacked_mnist as D
 from ganjax.errors import ConfigError, DataError, WeightsError
+from ganjax.metrics import classifier as C
 from ganjax.metrics import stacked_mnist as M
 from tests.data_helpers import MNIST_DIR, data_config, mnist_arrays
 
@@ -125,21 +126,21 @@ def test_classifier_learns_and_recovers_stack_modes(tmp_path):
     digits, and the modes of real stacks come back from their channels. The 99% classifier is the default
     2000 steps of batch 128 (benchmarks/RESULTS.md)."""
     digits, labels = mnist_arrays()
-    train, held = M.holdout_split(len(digits))
-    params = M.train_classifier(digits[train], labels[train], steps=120, batch_size=64)
-    acc = M.accuracy(params, digits[held], labels[held])
+    train, held = C.holdout_split(len(digits), 2000)
+    params = C.train_classifier(digits[train], labels[train], steps=120, batch_size=64)
+    acc = C.accuracy(params, digits[held], labels[held])
     assert acc > 0.9, acc
     src = _source(image_size=32)
     images, modes = src.store.take(np.arange(200))
     found = M.stack_modes(params, images)
     assert np.mean(found == modes) > 0.9 ** 3 - 0.05  # three digits right per stack
     # cache round trip; a weak classifier is refused
-    M.save_classifier(tmp_path / 'c.npz', params, 0.995)
-    again, stored = M.load_classifier(tmp_path / 'c.npz')
+    C.save_classifier(tmp_path / 'c.npz', params, 0.995, 2000)
+    again, stored = C.load_classifier(tmp_path / 'c.npz', 0.99)
     assert stored == 0.995
-    np.testing.assert_array_equal(M.predict(again, digits[held[:100]]), M.predict(params, digits[held[:100]]))
-    M.save_classifier(tmp_path / 'weak.npz', params, 0.5)
+    np.testing.assert_array_equal(C.predict(again, digits[held[:100]]), C.predict(params, digits[held[:100]]))
+    C.save_classifier(tmp_path / 'weak.npz', params, 0.5, 2000)
     with pytest.raises(WeightsError):
-        M.load_classifier(tmp_path / 'weak.npz')
+        C.load_classifier(tmp_path / 'weak.npz', 0.99)
     with pytest.raises(DataError):
         M.stack_modes(params, np.zeros((2, 30, 30, 3), np.float32))

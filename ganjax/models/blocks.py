@@ -11,6 +11,10 @@ The 1x1 convolutions are spectrally normalised when ``spectral_norm`` (both SAGA
 scale and offset, then a per-example ``(1 + gamma(c)) * x_hat + beta(c)``, where ``gamma`` and ``beta`` are
 linear maps of a conditioning vector ``c`` (a class's one-hot, or BigGAN's shared class embedding joined
 with a chunk of the latent). The maps start at zero, so the block starts as plain batch norm.
+
+``minibatch_stddev`` (Karras et al. 2018, grouped as in StyleGAN2): a discriminator layer that appends the
+spread of features across a small group of examples as extra channels, so D can see a batch that lacks
+variety (a collapsed generator) that no single example reveals.
 """
 
 from __future__ import annotations
@@ -72,3 +76,24 @@ class ConditionalBatchNorm(nn.Module):
         gamma = linear('gamma')(cond).reshape(shape)
         beta = linear('beta')(cond).reshape(shape)
         return (1.0 + gamma) * x_hat + beta
+
+
+def minibatch_stddev(x: jax.Array, group_size: int = 4, num_features: int = 1) -> jax.Array:
+    """Append ``num_features`` channels of minibatch standard deviation to NHWC ``x``.
+
+    The batch ``N`` is split into groups of ``G = min(group_size, N)`` examples, example ``n`` in group
+    ``n mod (N / G)`` (strided, as StyleGAN2 reshapes ``(G, N / G, ...)``); channels are split into
+    ``num_features`` slices. For each group and slice: the standard deviation over the group's examples of
+    every feature (biased, ``sqrt(var + 1e-8)``), averaged over positions and the slice's channels, is
+    one number, broadcast as a constant channel to the group's examples. ``N`` must divide into groups.
+    """
+    n, h, w, c = x.shape
+    g = min(group_size, n)
+    if n % g or c % num_features:
+        raise ValueError(f'minibatch_stddev: batch {n} not divisible by group {g} or channels {c} '
+                         f'by {num_features} features')
+    y = x.astype(jnp.float32).reshape(g, n // g, h, w, num_features, c // num_features)
+    y = jnp.sqrt(jnp.var(y, axis=0) + 1e-8)  # (N/G, H, W, F, C/F)
+    y = jnp.mean(y, axis=(1, 2, 4))  # (N/G, F)
+    y = jnp.tile(y, (g, 1))[:, None, None, :]  # example n gets group n mod (N/G)
+    return jnp.concatenate([x, jnp.broadcast_to(y, (n, h, w, num_features)).astype(x.dtype)], axis=-1)
