@@ -123,7 +123,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.stabilise.diffaugment = ''
     c.stabilise.ada_target = 0.0  # ADA target of E sign(D(real)) (Karras et al. 2020: 0.6; 0 = off)
     c.stabilise.ada_interval = 4  # ADA: adjust p every N discriminator updates (Karras et al. 2020: 4)
-    c.stabilise.ada_kimg = 500  # ADA: thousands of images for p to go 0 -> 1 (Karras et al. 2020: 500)
+    c.stabilise.ada_kimg = 500.0  # ADA: thousands of images for p to go 0 -> 1 (Karras et al. 2020: 500)
     # model projected: D's frozen feature network, 'inception' (FID net's stem) | 'random' (Sauer et al. 2021)
     c.stabilise.projected_features = 'inception'
 
