@@ -37,8 +37,8 @@ class MLPGenerator(nn.Module):
         h = z
         if self.num_classes:
             h = jnp.concatenate([h, jax.nn.one_hot(labels, self.num_classes, dtype=h.dtype)], axis=-1)
-        for _ in range(self.depth):
-            h = nn.Dense(self.width, dtype=self.dtype)(h)
+        for _ in range(self.depth):  # no bias before VBN: its normalisation removes any constant shift
+            h = nn.Dense(self.width, use_bias=not vbn, dtype=self.dtype)(h)
             h = nn.relu(VirtualBatchNorm(vbn, dtype=self.dtype)(h) if vbn else h)
         return nn.Dense(self.out_dim, dtype=self.dtype)(h)[vbn:].astype(jnp.float32)
 
