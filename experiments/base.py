@@ -134,6 +134,36 @@ def get_config() -> ml_collections.ConfigDict:
     # a picture of samples every N steps, to TensorBoard and WORKDIR/samples_<step>.png (0 = off)
     c.eval.image_every_steps = 0
 
+    # Stabilisers against mode collapse and instability (ganjax/stabilisers.py, ganjax/augment.py,
+    # ganjax/models/stabilisers.py): options of the adversarial game, each off by default.
+    c.stabilise = ml_collections.ConfigDict()
+    # weight of G's feature matching ||E f(x) - E f(G(z))||^2 on D's last hidden layer (Salimans et al. 2016)
+    c.stabilise.feature_matching = 0.0
+    # mlp/dcgan D: minibatch discrimination kernels B (Salimans et al. 2016; 0 = off)
+    c.stabilise.minibatch_kernels = 0
+    c.stabilise.minibatch_kernel_dim = 5  # minibatch discrimination: kernel dimension C (Salimans et al. 2016)
+    # mlp/dcgan D: minibatch standard deviation over groups of this size (Karras et al. 2018; 0 = off)
+    c.stabilise.minibatch_stddev = 0
+    # weight of ||theta - mean of past theta||^2 for G and D: historical averaging (Salimans et al. 2016)
+    c.stabilise.historical_averaging = 0.0
+    # mlp/dcgan G: virtual batch norm on a fixed reference batch of this many latents (Salimans et al. 2016)
+    c.stabilise.virtual_batch_norm = 0
+    c.stabilise.unrolled_steps = 0  # G's loss through k D optimiser steps: unrolled GAN (Metz et al. 2017)
+    # fraction of D's fake batch drawn from a buffer of past fakes: experience replay (Pfau & Vinyals 2016)
+    c.stabilise.replay_fraction = 0.0
+    c.stabilise.replay_size = 0  # experience replay: past generated samples kept (Pfau & Vinyals 2016)
+    c.stabilise.pack = 1  # D judges m samples concatenated: PacGAN packing (Lin et al. 2018; 1 = off)
+    c.stabilise.mode_seeking = 0.0  # weight of the mode-seeking term 1/(ratio + eps) (Mao et al. 2019)
+    # bCR weight (lambda_real = lambda_fake; 10 in the paper): consistency regularisation (Zhao et al. 2021)
+    c.stabilise.consistency = 0.0
+    # DiffAugment policy, e.g. 'color,translation,cutout' (Zhao et al. 2020; '' = off)
+    c.stabilise.diffaugment = ''
+    c.stabilise.ada_target = 0.0  # ADA target of E sign(D(real)) (Karras et al. 2020: 0.6; 0 = off)
+    c.stabilise.ada_interval = 4  # ADA: adjust p every N discriminator updates (Karras et al. 2020: 4)
+    c.stabilise.ada_kimg = 500.0  # ADA: thousands of images for p to go 0 -> 1 (Karras et al. 2020: 500)
+    # model projected: D's frozen feature network, 'inception' (FID net's stem) | 'random' (Sauer et al. 2021)
+    c.stabilise.projected_features = 'inception'
+
     c.parallel = ml_collections.ConfigDict()
     c.parallel.mode = 'single'  # 'single' | 'sharded' | 'pmap'
     c.parallel.multi_host = False  # call jax.distributed.initialize() (TPU pod slices, multi-node GPU)

@@ -23,6 +23,7 @@ from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator, GPDCGANDiscr
 from ganjax.models.layers import resolve_impl
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.models.pix2pix import PatchGAN, UNetGenerator
+from ganjax.models.projected import ProjectedDiscriminator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 
@@ -71,6 +72,7 @@ _MODELS: dict[str, Callable] = {
     'biggan': _image(BigGANGenerator, ResNetDiscriminator, g={'attention': 'attention'},
                      d={'spectral_norm': 'd_spectral_norm', 'attention': 'attention',
                         'aux_classifier': 'aux_classifier'}),
+    'projected': _image(DCGANGenerator, ProjectedDiscriminator, g={'batch_norm': 'g_batch_norm'}),
     'resnet': _image(ResNetGenerator, ResNetDiscriminator,
                      g={'spectral_norm': 'g_spectral_norm', 'attention': 'attention',
                         'conditioning': 'g_conditioning'},

@@ -23,8 +23,9 @@ import jax
 import jax.numpy as jnp
 
 from ganjax.errors import ConfigError
-from ganjax.models.blocks import SelfAttention
+from ganjax.models.blocks import SelfAttention, minibatch_stddev
 from ganjax.models.layers import Conv, ConvTranspose, spectral
+from ganjax.models.stabilisers import MinibatchDiscrimination, VirtualBatchNorm, reference_latents
 
 
 def _plan(size: int) -> tuple[int, int]:
@@ -51,32 +52,41 @@ class DCGANGenerator(nn.Module):
     attention: int = 0  # self-attention after the layer that reaches this resolution (0 = none)
     spectral_norm: bool = False  # SAGAN: spectral norm in G too
     dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
+    # > 0: virtual batch norm on a fixed reference batch of this many latents instead of batch norm
+    # (ganjax.models.stabilisers; Salimans et al. 2016)
+    virtual_batch_norm: int = 0
 
     @property
     def cross_example_state(self) -> bool:
-        return self.batch_norm
+        return self.batch_norm and not self.virtual_batch_norm
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
         size, _, channels = self.image_shape
         start, stages = _plan(size)
+        vbn = self.virtual_batch_norm
+        if vbn:
+            z, labels = reference_latents(self, z, labels, self.num_classes, vbn)
+        norm = self.batch_norm or vbn
         if self.num_classes:
             z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
         sn = (lambda layer: spectral(layer, self, train)) if self.spectral_norm else (lambda layer: layer)
         ch = self.width * 2 ** (stages - 1)
-        h = sn(nn.Dense(start * start * ch, use_bias=not self.batch_norm, dtype=self.dtype))(z)
+        h = sn(nn.Dense(start * start * ch, use_bias=not norm, dtype=self.dtype))(z)
         h = h.reshape(-1, start, start, ch)
         for i in range(stages):
-            if self.batch_norm:
+            if vbn:
+                h = VirtualBatchNorm(vbn, dtype=self.dtype)(h)
+            elif self.batch_norm:
                 h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
             h = nn.relu(h)
             last = i == stages - 1
             ch = channels if last else ch // 2
-            h = sn(ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not self.batch_norm, impl=self.conv_impl,
+            h = sn(ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not norm, impl=self.conv_impl,
                                  dtype=self.dtype))(h)
             if not last and h.shape[1] == self.attention:
                 h = SelfAttention(self.spectral_norm, self.conv_impl, self.dtype)(h, train=train)
-        return jnp.tanh(h).astype(jnp.float32)
+        return jnp.tanh(h[vbn:]).astype(jnp.float32)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -91,11 +101,15 @@ class DCGANDiscriminator(nn.Module):
     aux_classifier: bool = False  # with classes: AC-GAN's 'cls' head instead of the projection term
     q_dim: int = 0  # InfoGAN: a 'q' head of this many outputs on D's body (ganjax.games.infogan)
     dtype: Any = jnp.float32  # compute dtype; parameters and the output are float32
+    minibatch_kernels: int = 0  # minibatch discrimination on the flattened features (Salimans et al. 2016)
+    minibatch_kernel_dim: int = 5
+    minibatch_stddev: int = 0  # group size of a minibatch-stddev map on the last stage (Karras et al. 2018)
 
     @property
     def cross_example_state(self) -> bool:
-        """Batch norm mixes the examples of a batch; spectral norm's state is per weight, not per batch."""
-        return self.batch_norm
+        """Batch norm, minibatch discrimination and minibatch stddev mix the examples of a batch; spectral
+        norm's state is per weight, not per batch."""
+        return bool(self.batch_norm or self.minibatch_kernels or self.minibatch_stddev)
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool = True) -> jax.Array:
@@ -110,8 +124,13 @@ class DCGANDiscriminator(nn.Module):
             h = nn.leaky_relu(h, 0.2)
             if h.shape[1] == self.attention:
                 h = SelfAttention(self.spectral_norm, self.conv_impl, self.dtype)(h, train=train)
+        if self.minibatch_stddev:
+            h = minibatch_stddev(h, group_size=self.minibatch_stddev)
         h = h.reshape(h.shape[0], -1)
-        out = {'logits': sn(nn.Dense(1, dtype=self.dtype))(h)[:, 0], 'features': h}
+        features = h  # feature matching's layer (ganjax.stabilisers): D's last hidden layer
+        if self.minibatch_kernels:
+            h = MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim, dtype=self.dtype)(h)
+        out = {'logits': sn(nn.Dense(1, dtype=self.dtype))(h)[:, 0], 'features': features}
         if self.num_classes and self.aux_classifier:
             out['cls'] = sn(nn.Dense(self.num_classes, dtype=self.dtype))(h)
         elif self.num_classes:  # projection discriminator (Miyato & Koyama 2018)
