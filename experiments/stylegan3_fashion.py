@@ -7,29 +7,13 @@ loss with lazy R1, no path-length term and no style mixing (the paper's configur
 Reads TFDS ``fashion_mnist``; offline: ``--config.data.path=/usr/share/datasets/fashion-mnist``.
 """
 
-from experiments.base import get_config as base_config
+from experiments.stylegan2_fashion import get_config as stylegan2_config
 
 
 def get_config():
-    c = base_config()
-    c.data.name = 'fashion_mnist'
-    c.data.image_size = 32
+    c = stylegan2_config()
     c.game.name = 'stylegan3'
     c.model.name = 'stylegan3'
-    c.model.width = 32
-    c.model.latent_dim = 128
-    c.style.w_dim = 128
-    c.style.mapping_layers = 2
     c.style.mixing_prob = 0.0
     c.style.pl_weight = 0.0
-    c.style.r1_gamma = 0.01
-    c.train.g_lr = 0.0025
-    c.train.d_lr = 0.0025
-    c.train.b1 = 0.0
-    c.train.b2 = 0.99
-    c.train.batch_size = 32
-    c.train.num_steps = 3000
-    c.train.ema_decay = 0.999
-    c.train.log_every = 250
-    c.eval.num_samples = 100
     return c

@@ -6,29 +6,16 @@ non-saturating loss with R1 every step, Adam(0.001, 0, 0.99), EMA; no path-lengt
 Reads TFDS ``fashion_mnist``; offline: ``--config.data.path=/usr/share/datasets/fashion-mnist``.
 """
 
-from experiments.base import get_config as base_config
+from experiments.stylegan2_fashion import get_config as stylegan2_config
 
 
 def get_config():
-    c = base_config()
-    c.data.name = 'fashion_mnist'
-    c.data.image_size = 32
+    c = stylegan2_config()
     c.game.name = 'stylegan'
     c.model.name = 'stylegan'
-    c.model.width = 32
-    c.model.latent_dim = 128
-    c.style.w_dim = 128
     c.style.mapping_layers = 8
-    c.style.r1_gamma = 0.01
     c.style.r1_every = 1
     c.style.pl_weight = 0.0
     c.train.g_lr = 0.001
     c.train.d_lr = 0.001
-    c.train.b1 = 0.0
-    c.train.b2 = 0.99
-    c.train.batch_size = 32
-    c.train.num_steps = 3000
-    c.train.ema_decay = 0.999
-    c.train.log_every = 250
-    c.eval.num_samples = 100
     return c
