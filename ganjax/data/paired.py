@@ -36,7 +36,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ganjax.data.pipeline import _Prefetcher, preprocess
+from ganjax.data.pipeline import _Prefetcher, check_slice, preprocess
 from ganjax.errors import ConfigError, DataError
 
 EDGES_FASHION = 'edges_fashion'
@@ -319,11 +319,7 @@ class TranslationSource:
     def iterate(self, examples_per_step: int, start_step: int = 0, process_index: int = 0,
                 process_count: int = 1) -> Iterator[dict[str, np.ndarray]]:
         """This process's slice of every step from ``start_step`` on (as ImageSource.iterate)."""
-        if process_count < 1 or not 0 <= process_index < process_count:
-            raise ConfigError(f'process_index {process_index} out of range for {process_count} processes')
-        if examples_per_step < 1 or examples_per_step % process_count:
-            raise ConfigError(f'examples per step ({examples_per_step}) must be a positive multiple of the '
-                              f'process count ({process_count})')
+        check_slice(examples_per_step, process_index, process_count)
         smallest = min(len(self.domains.a), len(self.domains.b))
         if smallest < examples_per_step:
             raise DataError(f'{self.name}: a domain holds {smallest} images, fewer than one step uses '

@@ -199,6 +199,15 @@ class _Prefetcher:
         self._stop.set()
 
 
+def check_slice(examples_per_step: int, process_index: int, process_count: int) -> None:
+    """ConfigError unless this process's index is valid and every process gets an equal slice of a step."""
+    if process_count < 1 or not 0 <= process_index < process_count:
+        raise ConfigError(f'process_index {process_index} out of range for {process_count} processes')
+    if examples_per_step < 1 or examples_per_step % process_count:
+        raise ConfigError(f'examples per step ({examples_per_step}) must be a positive multiple of the '
+                          f'process count ({process_count})')
+
+
 class ImageSource:
     """An image dataset as a ganjax data source (see :mod:`ganjax.data`)."""
 
@@ -267,11 +276,7 @@ class ImageSource:
     def iterate(self, examples_per_step: int, start_step: int = 0, process_index: int = 0,
                 process_count: int = 1) -> Iterator[dict[str, np.ndarray]]:
         """Yield this process's slice of every step from ``start_step`` on, prefetched in a thread."""
-        if process_count < 1 or not 0 <= process_index < process_count:
-            raise ConfigError(f'process_index {process_index} out of range for {process_count} processes')
-        if examples_per_step < 1 or examples_per_step % process_count:
-            raise ConfigError(f'examples per step ({examples_per_step}) must be a positive multiple of the '
-                              f'process count ({process_count})')
+        check_slice(examples_per_step, process_index, process_count)
         if len(self.store) < examples_per_step:
             raise DataError(f'{self.name}: {len(self.store)} examples, fewer than one step uses '
                             f'({examples_per_step}: train.batch_size times the game\'s sub-batches per step, '
