@@ -60,6 +60,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.attention = 0  # resnet, dcgan: self-attention on the feature maps of this resolution (0 = none)
     c.model.g_conditioning = 'concat'  # resnet, with classes: 'concat' (one-hot to z) | 'cbn' (conditional BN)
     c.model.aux_classifier = False  # resnet, dcgan, with classes: D's class head (AC-GAN) instead of projection
+    c.model.dense = 0  # dcgan: a hidden dense layer of this many units in G and D (InfoGAN's 1024)
     c.model.conv_impl = 'auto'  # how strided/transposed convs are lowered; see models/layers.py
     # compute dtype: 'float32' | 'bfloat16' (parameters, optimiser states and losses stay float32)
     c.model.dtype = 'float32'

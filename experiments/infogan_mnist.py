@@ -1,6 +1,7 @@
 """InfoGAN (Chen et al. 2016) on MNIST: 62 noise dimensions, one 10-way categorical code and two
-continuous codes, a Q head on the discriminator's body, information loss weight 1, Adam with G 1e-3 and
-D 2e-4 (beta1 0.5), batch norm in both networks, batch 64 (the paper's MNIST settings).
+continuous codes, the paper's MNIST networks (the DCGAN with a 1024-unit dense layer in G and D, batch
+norm in both, a Q head of 128 units on D's dense layer), information loss weight 1, Adam with G 1e-3 and
+D 2e-4 (beta1 0.5), batch 64.
 
 Reads TFDS ``mnist``; offline: ``--config.data.path=../shared/data/mnist`` (the 10k test digits).
 """
@@ -19,6 +20,7 @@ def get_config():
     c.model.width = 64
     c.model.latent_dim = 62
     c.model.d_batch_norm = True
+    c.model.dense = 1024
     c.train.g_lr = 1e-3
     c.train.d_lr = 2e-4
     c.train.b1 = 0.5

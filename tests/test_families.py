@@ -3,6 +3,7 @@ discriminator, AC-GAN's class loss, BigGAN's orthogonal regularisation, InfoGAN'
 one training step of each family's models through the real step engine."""
 
 import jax
+import ml_collections
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -31,6 +32,28 @@ def test_projection_discriminator_adds_the_class_embedding_inner_product():
     psi = h @ np.asarray(p[dense]['kernel'], np.float64)[:, 0] + float(p[dense]['bias'][0])
     embed = np.asarray(p['Embed_0']['embedding'], np.float64)
     np.testing.assert_allclose(out['logits'], psi + np.sum(embed[np.asarray(labels)] * h, axis=1), rtol=1e-4, atol=1e-5)
+
+
+def test_dcgan_dense_layer_by_hand_and_configs_saved_before_it():
+    """D's ``model.dense`` layer is leaky_relu(W . body + b) on the conv body; a saved config without the
+    key builds the model it was trained with (no dense layer)."""
+    from ganjax import models
+
+    cfg = tiny_config(**{'model.name': 'dcgan', 'model.dense': 6}).model
+    _, d = models.get_models(cfg, (28, 28, 1))
+    x = jax.random.normal(jax.random.PRNGKey(0), (3, 28, 28, 1))
+    p = d.init(jax.random.PRNGKey(1), x, train=False)['params']
+    w, b = np.asarray(p['Dense_0']['kernel'], np.float64), np.asarray(p['Dense_0']['bias'], np.float64)
+    head = {'kernel': jnp.zeros((w.shape[0], 1)), 'bias': jnp.zeros(1)}  # D's logit layer without the dense one
+    body = d.clone(dense=0).apply({'params': {'Conv_0': p['Conv_0'], 'Conv_1': p['Conv_1'], 'Dense_0': head}},
+                                  x, train=False)['features']
+    pre = np.asarray(body, np.float64) @ w + b
+    np.testing.assert_allclose(d.apply({'params': p}, x, train=False)['features'], np.where(pre > 0, pre, 0.2 * pre),
+                               rtol=1e-4, atol=1e-5)
+    old = ml_collections.ConfigDict({k: v for k, v in tiny_config(**{'model.name': 'dcgan'}).model.items()
+                                     if k != 'dense'})
+    g_old, d_old = models.get_models(old, (28, 28, 1))
+    assert g_old.dense == 0 and d_old.dense == 0
 
 
 def test_orthogonal_regularisation_closed_form():

@@ -55,8 +55,9 @@ def _image(g_cls, d_cls, g: dict[str, str] | None = None, d: dict[str, str] | No
             raise ConfigError(f'model {cfg.name} is for images, got examples of shape {shape}')
         common = dict(image_shape=tuple(shape), width=cfg.width, num_classes=num_classes,
                       conv_impl=resolve_impl(cfg.conv_impl), bn_axis_name=axis, dtype=compute_dtype(cfg))
-        g_extra = {field: cfg[key] for field, key in (g or {}).items()}
-        d_extra = {field: cfg[key] for field, key in (d or {}).items()}
+        # a key missing from a config saved before it existed leaves the module's default (the option off)
+        g_extra = {field: cfg[key] for field, key in (g or {}).items() if key in cfg}
+        d_extra = {field: cfg[key] for field, key in (d or {}).items() if key in cfg}
         return g_cls(**common, **g_extra), d_cls(**common, **d_extra)
 
     return make
@@ -65,9 +66,9 @@ def _image(g_cls, d_cls, g: dict[str, str] | None = None, d: dict[str, str] | No
 _MODELS: dict[str, Callable] = {
     'mlp': _mlp,
     'dcgan': _image(DCGANGenerator, DCGANDiscriminator, g={'batch_norm': 'g_batch_norm', 'attention': 'attention',
-                                                                'spectral_norm': 'g_spectral_norm'},
+                                                                'spectral_norm': 'g_spectral_norm', 'dense': 'dense'},
                     d={'batch_norm': 'd_batch_norm', 'spectral_norm': 'd_spectral_norm', 'attention': 'attention',
-                       'aux_classifier': 'aux_classifier'}),
+                       'aux_classifier': 'aux_classifier', 'dense': 'dense'}),
     'wgan_gp_dcgan': _image(GPDCGANGenerator, GPDCGANDiscriminator),
     'biggan': _image(BigGANGenerator, ResNetDiscriminator, g={'attention': 'attention'},
                      d={'spectral_norm': 'd_spectral_norm', 'attention': 'attention',

@@ -55,6 +55,7 @@ class DCGANGenerator(nn.Module):
     # > 0: virtual batch norm on a fixed reference batch of this many latents instead of batch norm
     # (ganjax.models.stabilisers; Salimans et al. 2016)
     virtual_batch_norm: int = 0
+    dense: int = 0  # > 0: a hidden dense layer of this many units before the first feature map (InfoGAN)
 
     @property
     def cross_example_state(self) -> bool:
@@ -72,14 +73,13 @@ class DCGANGenerator(nn.Module):
             z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
         sn = (lambda layer: spectral(layer, self, train)) if self.spectral_norm else (lambda layer: layer)
         ch = self.width * 2 ** (stages - 1)
-        h = sn(nn.Dense(start * start * ch, use_bias=not norm, dtype=self.dtype))(z)
+        h = z
+        if self.dense:
+            h = nn.relu(self._norm(sn(nn.Dense(self.dense, use_bias=not norm, dtype=self.dtype))(h), train))
+        h = sn(nn.Dense(start * start * ch, use_bias=not norm, dtype=self.dtype))(h)
         h = h.reshape(-1, start, start, ch)
         for i in range(stages):
-            if vbn:
-                h = VirtualBatchNorm(vbn, dtype=self.dtype)(h)
-            elif self.batch_norm:
-                h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
-            h = nn.relu(h)
+            h = nn.relu(self._norm(h, train))
             last = i == stages - 1
             ch = channels if last else ch // 2
             h = sn(ConvTranspose(ch, (4, 4), (2, 2), use_bias=last or not norm, impl=self.conv_impl,
@@ -87,6 +87,13 @@ class DCGANGenerator(nn.Module):
             if not last and h.shape[1] == self.attention:
                 h = SelfAttention(self.spectral_norm, self.conv_impl, self.dtype)(h, train=train)
         return jnp.tanh(h[vbn:]).astype(jnp.float32)
+
+    def _norm(self, h: jax.Array, train: bool) -> jax.Array:
+        if self.virtual_batch_norm:
+            return VirtualBatchNorm(self.virtual_batch_norm, dtype=self.dtype)(h)
+        if self.batch_norm:
+            return _batch_norm(train, self.bn_axis_name, self.dtype)(h)
+        return h
 
 
 class DCGANDiscriminator(nn.Module):
@@ -104,6 +111,7 @@ class DCGANDiscriminator(nn.Module):
     minibatch_kernels: int = 0  # minibatch discrimination on the flattened features (Salimans et al. 2016)
     minibatch_kernel_dim: int = 5
     minibatch_stddev: int = 0  # group size of a minibatch-stddev map on the last stage (Karras et al. 2018)
+    dense: int = 0  # > 0: a hidden dense layer of this many units after the conv body (InfoGAN)
 
     @property
     def cross_example_state(self) -> bool:
@@ -127,6 +135,11 @@ class DCGANDiscriminator(nn.Module):
         if self.minibatch_stddev:
             h = minibatch_stddev(h, group_size=self.minibatch_stddev)
         h = h.reshape(h.shape[0], -1)
+        if self.dense:
+            h = sn(nn.Dense(self.dense, dtype=self.dtype))(h)
+            if self.batch_norm:
+                h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
+            h = nn.leaky_relu(h, 0.2)
         features = h  # feature matching's layer (ganjax.stabilisers): D's last hidden layer
         if self.minibatch_kernels:
             h = MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim, dtype=self.dtype)(h)
@@ -137,7 +150,10 @@ class DCGANDiscriminator(nn.Module):
             embed = nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels)
             out['logits'] = out['logits'] + jnp.sum(embed * h, axis=-1)
         if self.q_dim:  # shares every layer but the last with D, as in InfoGAN
-            q = nn.leaky_relu(nn.Dense(128, dtype=self.dtype, name='q_hidden')(h), 0.2)
+            q = nn.Dense(128, dtype=self.dtype, name='q_hidden')(h)
+            if self.batch_norm:
+                q = _batch_norm(train, self.bn_axis_name, self.dtype)(q)
+            q = nn.leaky_relu(q, 0.2)
             out['q'] = nn.Dense(self.q_dim, dtype=self.dtype, name='q_out')(q)
         return jax.tree.map(lambda a: a.astype(jnp.float32), out)
 
