@@ -2,8 +2,12 @@
 latents (120 = 3 chunks of 40: the input layer and one per up-block, 7 -> 14 -> 28) and a shared class
 embedding into conditional batch norm, spectral norm in G and D, the ResNet projection discriminator,
 hinge loss, G 1e-4 / D 4e-4 with Adam (0, 0.999), orthogonal regularisation 1e-4 and an EMA of G from
-step 1000 (sample it with ``--truncation``). Width 32 and one D step per G step (the paper takes 2) to fit
-a CPU budget; ``biggan_cifar.py`` is the paper-sized CIFAR-10 recipe.
+step 1000 (sample it with ``--truncation``). Width 32, one D step per G step (the paper takes 2) and 5000
+steps to fit 20 minutes of a 2-core CPU; ``biggan_cifar.py`` is the paper-sized CIFAR-10 recipe.
+
+``model.conv_impl='xla'``: the ResNet blocks' 3x3 stride-1 convolutions run about twice as fast through
+XLA's own convolution as through the shifted-slices lowering that 'auto' picks on CPU for DCGAN's strided
+and transposed ones (300-step runs here: 2.2-2.3 against 1.2 steps/s, same load).
 """
 
 from experiments.sngan_fashion import get_config as sngan_config
@@ -20,4 +24,6 @@ def get_config():
     c.train.d_lr = 4e-4
     c.train.b1 = 0.0
     c.train.b2 = 0.999
+    c.train.num_steps = 5000
+    c.model.conv_impl = 'xla'
     return c
