@@ -89,6 +89,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.loss.name = 'non_saturating'
     c.loss.label_smoothing = 0.0  # one-sided: real targets become 1 - label_smoothing
     c.loss.aux_weight = 1.0  # AC-GAN: weight of the class cross-entropy when D has a 'cls' head
+    # AC-GAN: D's class head learns from fake examples too (the paper); False: from real ones only, so
+    # that G is steered by a classifier of real data rather than by one it helps to train
+    c.loss.aux_fake = True
 
     c.penalty = ml_collections.ConfigDict()
     c.penalty.name = 'none'  # 'none' | 'wgan_gp' | 'wgan_gp_one_sided' | 'r1' | 'r2' | 'dragan'

@@ -130,6 +130,26 @@ def test_family_trains_through_the_step_engine(family):
     assert extra is None or extra in metrics
 
 
+@pytest.mark.parametrize('aux_fake', [True, False])
+def test_acgan_d_class_loss_on_real_and_optionally_fake(aux_fake):
+    """D's class term is the cross-entropy of its head on the real batch, plus that on the fakes unless
+    ``loss.aux_fake`` is off."""
+    c = tiny_config(**{'model.name': 'dcgan', 'model.width': 8, 'model.latent_dim': 8, 'train.batch_size': 4,
+                       'model.aux_classifier': True, 'data.conditional': True, 'loss.aux_fake': aux_fake})
+    game, _, state, step = games.setup(c, games.DataSpec((28, 28, 1), 10))
+    x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1), minval=-1, maxval=1)
+    labels = jnp.array([0, 3, 5, 9])
+    _, metrics = jax.jit(step)(state, {'x': x, 'label': labels})
+    d = game.networks['D'].module
+    logits = np.asarray(d.apply({'params': state.params['D']}, x, labels, train=True)['cls'], np.float64)
+    log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+    real_ce = -np.mean(log_p[np.arange(4), np.asarray(labels)])
+    if aux_fake:
+        assert float(metrics['d_cls']) > real_ce + 1e-3  # a fake term (a positive cross-entropy) is added
+    else:
+        np.testing.assert_allclose(float(metrics['d_cls']), real_ce, rtol=1e-4)
+
+
 def test_infogan_run_samples_with_its_own_codes(tmp_path):
     """A game with its own latents (noise + codes) samples through ganjax.sample from its checkpoint."""
     from ganjax import sample

@@ -58,6 +58,7 @@ def build(config, spec, axis_name: str | None = None) -> Game:
     if config.penalty.g_orthogonal < 0 or config.loss.aux_weight < 0:
         raise ConfigError('penalty.g_orthogonal and loss.aux_weight must be >= 0')
     g_ortho, aux_weight = float(config.penalty.g_orthogonal), float(config.loss.aux_weight)
+    aux_fake = bool(config.loss.get('aux_fake', True))
     latent_dim, latent_dist = int(config.model.latent_dim), config.model.latent_dist
     sample_latent(jax.random.PRNGKey(0), (1, 1), latent_dist)  # checks the name now, not inside a trace
 
@@ -112,8 +113,10 @@ def build(config, spec, axis_name: str | None = None) -> Game:
         r, f = out_r['logits'], out_f['logits']
         adv = gan_loss.d_loss(r, f)
         metrics = {'d_loss': adv}
-        if 'cls' in out_r:  # AC-GAN: D also learns to classify real and fake examples
-            cls = losses.auxiliary_classifier(out_r['cls'], labels) + losses.auxiliary_classifier(out_f['cls'], labels)
+        if 'cls' in out_r:  # AC-GAN: D also learns to classify real (and, as in the paper, fake) examples
+            cls = losses.auxiliary_classifier(out_r['cls'], labels)
+            if aux_fake:
+                cls = cls + losses.auxiliary_classifier(out_f['cls'], labels)
             adv, metrics = adv + aux_weight * cls, {**metrics, 'd_cls': cls}
         if st.consistency:  # bCR: D's outputs unmoved by a flip-and-translate of what it sees
             k_tr, k_tf = jax.random.split(jax.random.fold_in(ctx.key, 3))
