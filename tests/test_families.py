@@ -3,8 +3,8 @@ discriminator, AC-GAN's class loss, BigGAN's orthogonal regularisation, InfoGAN'
 one training step of each family's models through the real step engine."""
 
 import jax
-import ml_collections
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 

@@ -136,10 +136,7 @@ class DCGANDiscriminator(nn.Module):
             h = minibatch_stddev(h, group_size=self.minibatch_stddev)
         h = h.reshape(h.shape[0], -1)
         if self.dense:
-            h = sn(nn.Dense(self.dense, dtype=self.dtype))(h)
-            if self.batch_norm:
-                h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
-            h = nn.leaky_relu(h, 0.2)
+            h = self._hidden(sn(nn.Dense(self.dense, dtype=self.dtype)), h, train)
         features = h  # feature matching's layer (ganjax.stabilisers): D's last hidden layer
         if self.minibatch_kernels:
             h = MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim, dtype=self.dtype)(h)
@@ -150,12 +147,16 @@ class DCGANDiscriminator(nn.Module):
             embed = nn.Embed(self.num_classes, h.shape[-1], dtype=self.dtype)(labels)
             out['logits'] = out['logits'] + jnp.sum(embed * h, axis=-1)
         if self.q_dim:  # shares every layer but the last with D, as in InfoGAN
-            q = nn.Dense(128, dtype=self.dtype, name='q_hidden')(h)
-            if self.batch_norm:
-                q = _batch_norm(train, self.bn_axis_name, self.dtype)(q)
-            q = nn.leaky_relu(q, 0.2)
+            q = self._hidden(nn.Dense(128, dtype=self.dtype, name='q_hidden'), h, train)
             out['q'] = nn.Dense(self.q_dim, dtype=self.dtype, name='q_out')(q)
         return jax.tree.map(lambda a: a.astype(jnp.float32), out)
+
+    def _hidden(self, dense: nn.Module, h: jax.Array, train: bool) -> jax.Array:
+        """A dense layer of D's head, batch-normalised where D is, then LeakyReLU(0.2)."""
+        h = dense(h)
+        if self.batch_norm:
+            h = _batch_norm(train, self.bn_axis_name, self.dtype)(h)
+        return nn.leaky_relu(h, 0.2)
 
 
 class GPDCGANGenerator(nn.Module):
