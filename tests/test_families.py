@@ -91,6 +91,22 @@ def test_infogan_code_sweep_varies_one_code_at_a_time():
     np.testing.assert_allclose(grid[1, 8:13, 8], np.linspace(-1, 1, 5))
 
 
+@pytest.mark.parametrize('dist, variance', [('normal', 1.0), ('uniform', 1.0 / 3.0)])
+def test_infogan_noise_follows_model_latent_dist(dist, variance):
+    """InfoGAN's noise is ``model.latent_dist`` (the paper's code: uniform on [-1, 1], variance 1/3), in
+    training, sampling and the code sweep; the codes after it keep their own distributions."""
+    c = tiny_config(**{'game.name': 'infogan', 'game.categorical': 3, 'game.continuous': 1, 'model.name': 'dcgan',
+                       'model.latent_dim': 8, 'model.latent_dist': dist})
+    game = games.get_game(c, games.DataSpec((28, 28, 1)))
+    z = np.asarray(game.latents(jax.random.PRNGKey(0), 4000))
+    noise = z[:, :8]
+    np.testing.assert_allclose(noise.var(), variance, rtol=0.05)
+    assert (np.abs(noise).max() <= 1.0) == (dist == 'uniform')
+    np.testing.assert_array_equal(z[:, 8:11].sum(axis=1), 1.0)
+    sweep = np.asarray(infogan.code_sweep(c, jax.random.PRNGKey(1), rows=400, steps=2)[0])[:, :8]
+    np.testing.assert_allclose(sweep.var(), variance, rtol=0.1)
+
+
 FAMILIES = {
     'sngan': {'model.name': 'resnet', 'model.d_spectral_norm': True, 'loss.name': 'hinge'},
     'sagan': {'model.name': 'resnet', 'model.d_spectral_norm': True, 'model.g_spectral_norm': True,

@@ -1,6 +1,7 @@
 """InfoGAN (Chen et al. 2016): latent codes the generator must keep recoverable from its samples.
 
-G's input is ``(z, c)``: noise ``z`` (``model.latent_dim``), one categorical code of
+G's input is ``(z, c)``: noise ``z`` (``model.latent_dim`` draws of ``model.latent_dist``: the paper's
+code draws it uniform on [-1, 1]), one categorical code of
 ``game.categorical`` values (one-hot) and ``game.continuous`` codes uniform on [-1, 1]. The
 discriminator carries a ``q`` head on its body (the model's ``q_dim``), which predicts the codes: class
 logits for the categorical one, a mean for each continuous one (a Gaussian of unit variance). Both
@@ -22,6 +23,7 @@ from jax import lax
 from ganjax import losses, models
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update
+from ganjax.state import sample_latent
 
 
 def information_loss(q: jax.Array, categorical: jax.Array, continuous: jax.Array, num_categories: int) -> jax.Array:
@@ -44,7 +46,7 @@ def code_sweep(config, key: jax.Array, rows: int = 8, steps: int = 8) -> tuple[j
     -1 to 1 (categorical code 0). Lay the samples out ``columns`` wide with :func:`ganjax.viz.save_image_grid`.
     """
     k, n_cont, noise = int(config.game.categorical), int(config.game.continuous), int(config.model.latent_dim)
-    z = jax.random.normal(key, (rows, 1, noise))
+    z = sample_latent(key, (rows, 1, noise), config.model.get('latent_dist', 'normal'))
     settings = [(c, jnp.zeros(n_cont)) for c in range(k)]
     for j in range(n_cont):
         settings += [(0, jnp.zeros(n_cont).at[j].set(v)) for v in jnp.linspace(-1.0, 1.0, steps)]
@@ -72,11 +74,12 @@ def build(config, spec, axis_name: str | None = None) -> Game:
         raise ConfigError(f'the infogan game needs a discriminator with a q head; model {config.model.name!r} '
                           'has none (use model.name=dcgan)')
     discriminator = discriminator.clone(q_dim=k + n_cont)
-    noise = int(config.model.latent_dim)
+    noise, noise_dist = int(config.model.latent_dim), config.model.latent_dist
+    sample_latent(jax.random.PRNGKey(0), (1, 1), noise_dist)  # checks the name now, not inside a trace
 
     def codes(ctx_draw, key, n):
         k_z, k_cat, k_cont = jax.random.split(key, 3)
-        z = ctx_draw(jax.random.normal, k_z, (n, noise))
+        z = ctx_draw(lambda kk, s: sample_latent(kk, s, noise_dist), k_z, (n, noise))
         cat = ctx_draw(lambda kk, s: jax.random.randint(kk, s, 0, max(k, 1)), k_cat, (n,))
         cont = ctx_draw(lambda kk, s: jax.random.uniform(kk, s, minval=-1.0, maxval=1.0), k_cont, (n, n_cont))
         parts = [z, jax.nn.one_hot(cat, k)] if k else [z]
