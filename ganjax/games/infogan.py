@@ -46,7 +46,7 @@ def code_sweep(config, key: jax.Array, rows: int = 8, steps: int = 8) -> tuple[j
     -1 to 1 (categorical code 0). Lay the samples out ``columns`` wide with :func:`ganjax.viz.save_image_grid`.
     """
     k, n_cont, noise = int(config.game.categorical), int(config.game.continuous), int(config.model.latent_dim)
-    z = sample_latent(key, (rows, 1, noise), config.model.get('latent_dist', 'normal'))
+    z = sample_latent(key, (rows, 1, noise), config.model.latent_dist)
     settings = [(c, jnp.zeros(n_cont)) for c in range(k)]
     for j in range(n_cont):
         settings += [(0, jnp.zeros(n_cont).at[j].set(v)) for v in jnp.linspace(-1.0, 1.0, steps)]
