@@ -13,7 +13,8 @@ initialise their states) and to the step (to apply them).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import functools
+from typing import Any, Callable, Mapping
 
 import flax
 import jax
@@ -103,6 +104,13 @@ def sample_latent(key: jax.Array, shape: tuple[int, ...], dist: str = 'normal') 
     if dist == 'uniform':
         return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)
     raise ConfigError(f"unknown model.latent_dist {dist!r}; valid: normal, uniform")
+
+
+def latent_sampler(dist: str) -> Callable[[jax.Array, tuple[int, ...]], jax.Array]:
+    """``(key, shape) -> draws`` of ``dist``; an unknown name raises the ConfigError here, when a game is
+    built, rather than inside a traced step."""
+    sample_latent(jax.random.PRNGKey(0), (1,), dist)
+    return functools.partial(sample_latent, dist=dist)
 
 
 def split_variables(variables) -> tuple[PyTree, PyTree]:

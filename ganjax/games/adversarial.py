@@ -30,7 +30,7 @@ from jax import lax
 from ganjax import augment, losses, models, penalties, stabilisers
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update, interleave
-from ganjax.state import sample_latent
+from ganjax.state import latent_sampler
 
 
 def build(config, spec, axis_name: str | None = None) -> Game:
@@ -60,10 +60,10 @@ def build(config, spec, axis_name: str | None = None) -> Game:
     g_ortho, aux_weight = float(config.penalty.g_orthogonal), float(config.loss.aux_weight)
     aux_fake = bool(config.loss.get('aux_fake', True))
     latent_dim, latent_dist = int(config.model.latent_dim), config.model.latent_dist
-    sample_latent(jax.random.PRNGKey(0), (1, 1), latent_dist)  # checks the name now, not inside a trace
+    draw_latent = latent_sampler(latent_dist)
 
     def latents(ctx: Context, key, n: int):
-        return ctx.draw(lambda k, s: sample_latent(k, s, latent_dist), key, (n, latent_dim))
+        return ctx.draw(draw_latent, key, (n, latent_dim))
 
     def fake_batch(ctx: Context, params, key, n: int, labels):
         fake, _ = ctx.apply('G', params['G'], latents(ctx, key, n), labels, train=True)

@@ -23,7 +23,7 @@ from jax import lax
 from ganjax import losses, models
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context, Game, Network, OptimizerSpec, Update
-from ganjax.state import sample_latent
+from ganjax.state import latent_sampler, sample_latent
 
 
 def information_loss(q: jax.Array, categorical: jax.Array, continuous: jax.Array, num_categories: int) -> jax.Array:
@@ -74,14 +74,14 @@ def build(config, spec, axis_name: str | None = None) -> Game:
         raise ConfigError(f'the infogan game needs a discriminator with a q head; model {config.model.name!r} '
                           'has none (use model.name=dcgan)')
     discriminator = discriminator.clone(q_dim=k + n_cont)
-    noise, noise_dist = int(config.model.latent_dim), config.model.latent_dist
-    sample_latent(jax.random.PRNGKey(0), (1, 1), noise_dist)  # checks the name now, not inside a trace
+    noise, draw_noise = int(config.model.latent_dim), latent_sampler(config.model.latent_dist)
+    draw_uniform = latent_sampler('uniform')  # the continuous codes, on [-1, 1]
 
     def codes(ctx_draw, key, n):
         k_z, k_cat, k_cont = jax.random.split(key, 3)
-        z = ctx_draw(lambda kk, s: sample_latent(kk, s, noise_dist), k_z, (n, noise))
+        z = ctx_draw(draw_noise, k_z, (n, noise))
         cat = ctx_draw(lambda kk, s: jax.random.randint(kk, s, 0, max(k, 1)), k_cat, (n,))
-        cont = ctx_draw(lambda kk, s: jax.random.uniform(kk, s, minval=-1.0, maxval=1.0), k_cont, (n, n_cont))
+        cont = ctx_draw(draw_uniform, k_cont, (n, n_cont))
         parts = [z, jax.nn.one_hot(cat, k)] if k else [z]
         return jnp.concatenate(parts + [cont], axis=-1), cat, cont
 
