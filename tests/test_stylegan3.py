@@ -36,6 +36,33 @@ def test_filtered_lrelu_keeps_low_and_removes_high_frequencies():
     assert spec_y[high].sum() < 0.3 * spec_raw[high].sum()
 
 
+def test_filtered_lrelu_equals_zero_insertion_filtering_and_decimation_done_naively():
+    """The banded-matmul form against the definition, loop by loop: insert zeros, 'SAME'-filter each
+    axis (output o reads o + j - (k - 1) // 2), gain 4, leaky ReLU x sqrt 2, filter, keep even samples;
+    odd tap counts and sizes included."""
+    def same(v, taps, axis):
+        k, lo = len(taps), (len(taps) - 1) // 2
+        v = np.moveaxis(v, axis, -1)
+        padded = np.concatenate([np.zeros(v.shape[:-1] + (lo,)), v, np.zeros(v.shape[:-1] + (k - 1 - lo,))], -1)
+        out = np.zeros_like(v)
+        for o in range(v.shape[-1]):
+            for j in range(k):
+                out[..., o] += taps[j] * padded[..., o + j]
+        return np.moveaxis(out, -1, axis)
+
+    rng = np.random.default_rng(0)
+    for numtaps, shape in ((12, (2, 6, 8, 3)), (7, (1, 5, 9, 2))):
+        taps = lowpass_filter(numtaps, 3.0, 1.5, 16).astype(np.float64)
+        x = rng.normal(size=shape)
+        up = np.zeros((shape[0], 2 * shape[1], 2 * shape[2], shape[3]))
+        up[:, ::2, ::2] = x
+        up = same(same(up, taps, 1), taps, 2) * 4.0
+        up = np.where(up > 0, up, 0.2 * up) * np.sqrt(2)
+        want = same(same(up, taps, 1), taps, 2)[:, ::2, ::2]
+        got = np.asarray(filtered_lrelu(jnp.asarray(x, jnp.float32), taps))
+        np.testing.assert_allclose(got, want, atol=2e-5 * np.abs(want).max())
+
+
 def test_generator_makes_finite_images_that_depend_on_z():
     g = StyleGAN3Generator((16, 16, 1), width=8, w_dim=6, mapping_layers=1)
     z = jax.random.normal(jax.random.PRNGKey(0), (2, 5))
