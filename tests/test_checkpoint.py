@@ -30,9 +30,13 @@ from ganjax.errors import CheckpointError, NonFiniteError
 from ganjax.train import eval_inputs, train_and_evaluate
 
 # The CLI run the subprocess tests repeat: long enough that kills land mid-run, small enough to be quick.
-CLI_RUN = ['--config=experiments/toy_ring.py', '--config.train.num_steps=600', '--config.train.batch_size=32',
-           '--config.train.log_every=100', '--config.eval.num_samples=200', '--config.model.width=16',
-           '--config.checkpoint.every_steps=40', '--config.checkpoint.keep=2']
+# Counted in steps, not seconds: a toy step takes under 1 ms on a fast CPU, so a 600-step run once ended
+# inside the kill test's random wait. At ~1,500 steps/s this run trains for ~3 s after compiling.
+NUM_STEPS, LOG_EVERY = 4000, 1000
+CLI_RUN = ['--config=experiments/toy_ring.py', f'--config.train.num_steps={NUM_STEPS}',
+           '--config.train.batch_size=32', f'--config.train.log_every={LOG_EVERY}',
+           '--config.eval.num_samples=200', '--config.model.width=16',
+           '--config.checkpoint.every_steps=200', '--config.checkpoint.keep=2']
 
 
 def start_cli(workdir: Path) -> subprocess.Popen:
@@ -96,10 +100,10 @@ def reference(tmp_path_factory):
 def assert_same_as_reference(workdir: Path, reference: Path) -> None:
     np.testing.assert_array_equal(np.load(workdir / 'samples.npz')['samples'],
                                   np.load(reference / 'samples.npz')['samples'])
-    assert saved_steps(workdir)[-1] == saved_steps(reference)[-1] == 600
-    assert_trees_equal(read_state(workdir, 600), read_state(reference, 600))
+    assert saved_steps(workdir)[-1] == saved_steps(reference)[-1] == NUM_STEPS
+    assert_trees_equal(read_state(workdir, NUM_STEPS), read_state(reference, NUM_STEPS))
     steps = [json.loads(l)['step'] for l in (workdir / 'metrics.jsonl').read_text().splitlines()]
-    assert steps == list(range(100, 601, 100))  # no step logged twice after the resumes
+    assert steps == list(range(LOG_EVERY, NUM_STEPS + 1, LOG_EVERY))  # no step logged twice after resumes
 
 
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(reference, tmp_path):
@@ -111,7 +115,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(reference, tmp_p
         proc = start_cli(workdir)
         if not wait_for_checkpoint_after(proc, workdir, last):
             break
-        time.sleep(rng.uniform(0.0, 0.4))  # a random moment: mid-step, mid-save or mid-log
+        time.sleep(rng.uniform(0.0, 0.2))  # a random moment: mid-step, mid-save or mid-log
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGKILL)
