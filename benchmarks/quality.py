@@ -55,13 +55,15 @@ def train(experiment: str, seed: int, workdir: str, extra: list[str]) -> float:
     return wall
 
 
-def generate(workdir: str, num_samples: int, seed: int, truncation: float = 1.0) -> dict[str, Any]:
-    """``num_samples`` uint8 NHWC images from the run's EMA generator (:func:`ganjax.sample.load_sampler`:
+def generate(workdir: str, num_samples: int, seed: int, truncation: float = 1.0,
+             step: int | None = None) -> dict[str, Any]:
+    """``num_samples`` uint8 NHWC images from the EMA generator of checkpoint ``step`` (default: the
+    newest; :func:`ganjax.sample.load_sampler`:
     the game's own latents, standing statistics, truncation ``psi``), with the class each was asked for
     (``labels``, conditional runs), InfoGAN's categorical code (``codes``) and the checkpoint's step."""
     from ganjax.sample import load_sampler
 
-    sampler = load_sampler(workdir)
+    sampler = load_sampler(workdir, step)
     seeds = np.arange(num_samples, dtype=np.int64) + 1_000_000 * seed
     z = sampler.latents(seeds, truncation)
     labels = sampler.labels(seeds)
