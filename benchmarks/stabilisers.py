@@ -39,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 FASHION = '/usr/share/datasets/fashion-mnist'
 MNIST = str(ROOT.parent / 'shared' / 'data' / 'mnist')
+DCGAN = 'fashion_mnist_dcgan_r1'  # the unconditional DCGAN recipe the Fashion-MNIST options sit on
 
 S = 'stabilise.'
 # name -> overrides; the toy grid's options (vectors: no augmentation, bCR or Projected GAN there)
@@ -66,6 +67,12 @@ IMAGE_OPTIONS: dict[str, list[str]] = {
 }
 
 
+def _env() -> dict[str, str]:
+    """The environment of a child run: the repo first on PYTHONPATH, the caller's entries kept (packages
+    installed with ``pip --target`` on a machine without a virtual environment)."""
+    return {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))}
+
+
 def _flags(overrides: list[str]) -> list[str]:
     return [f'--config.{o}' for o in overrides]
 
@@ -76,7 +83,7 @@ def _mean_std(values: list[float], fmt: str) -> str:
 
 def toy(args: argparse.Namespace) -> None:
     names = args.options.split(',') if args.options else list(TOY_OPTIONS)
-    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    env = _env()
     base = ['--config.penalty.name=none', f'--config.train.num_steps={args.steps}',
             '--config.checkpoint.every_steps=0', f'--config.train.log_every={args.steps}']
     print(f'| option (toy grid, no penalty, {args.steps} steps) | modes (of 25) | hq_fraction | reverse_kl | '
@@ -115,7 +122,7 @@ def _quality(experiment: str, seeds: str, num_samples: int, reference: str, extr
            f'--num-samples={num_samples}', f'--reference={reference}', '--no-append', *more, '--extra', *extra]
     print('$', shlex.join(cmd), flush=True)
     if not args.dry_run:
-        subprocess.run(cmd, cwd=ROOT, env={**os.environ, 'PYTHONPATH': str(ROOT)}, check=True)
+        subprocess.run(cmd, cwd=ROOT, env=_env(), check=True)
 
 
 def stacked(args: argparse.Namespace) -> None:
@@ -136,7 +143,7 @@ def lowdata(args: argparse.Namespace) -> None:
             f'--config.train.num_steps={args.steps}', f'--config.checkpoint.every_steps={args.steps}']
     for name in (args.options.split(',') if args.options else ['baseline', 'diffaugment', 'ada']):
         print(f'### {name}', flush=True)
-        _quality('fashion_mnist', args.seeds, args.num_samples or 10000, FASHION, data + _flags(IMAGE_OPTIONS[name]),
+        _quality(DCGAN, args.seeds, args.num_samples or 10000, FASHION, data + _flags(IMAGE_OPTIONS[name]),
                  args)
 
 
@@ -168,8 +175,8 @@ def projected(args: argparse.Namespace) -> None:
     out = Path(args.samples_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = [f'--config.data.path={FASHION}']
-    runs = {'dcgan': ('fashion_mnist', args.steps, []),
-            'projected': ('fashion_mnist', args.projected_steps or args.steps,
+    runs = {'dcgan': (DCGAN, args.steps, []),
+            'projected': (DCGAN, args.projected_steps or args.steps,
                           ['--config.model.name=projected', '--config.loss.name=hinge',
                            f'--config.stabilise.projected_features={args.features}'])}
     for name, (experiment, steps, extra) in runs.items():
