@@ -5,8 +5,8 @@ modes/KL (Stacked MNIST), one row per experiment appended to ``benchmarks/RESULT
         --reference=/usr/share/datasets/fashion-mnist [--extra --config.data.path=...]
 
 Per seed: ``python -m ganjax.main`` trains into a temporary workdir (timed: start-up, compile, training),
-then ``--num-samples`` images (default 10,000; 26,000 for Stacked MNIST) come from the EMA generator of its last checkpoint as uint8,
-the same quantisation as the real images. Image metrics compare the Inception features of the samples with
+then ``--num-samples`` images (default 10,000; 26,000 for Stacked MNIST) come from the EMA generator
+(``--raw``: the trained one) of its last checkpoint as uint8, the same quantisation as the real images. Image metrics compare the Inception features of the samples with
 those of the reference set (``--reference``: idx/npz/image folder, split ``--reference-split``, default
 ``test``), whose features are computed once and cached under the ganjax cache dir. Stacked MNIST is scored
 with :mod:`ganjax.metrics.stacked_mnist` (classifier trained and cached on first use from ``--reference``).
@@ -56,14 +56,14 @@ def train(experiment: str, seed: int, workdir: str, extra: list[str]) -> float:
 
 
 def generate(workdir: str, num_samples: int, seed: int, truncation: float = 1.0,
-             step: int | None = None) -> dict[str, Any]:
-    """``num_samples`` uint8 NHWC images from the EMA generator of checkpoint ``step`` (default: the
-    newest; :func:`ganjax.sample.load_sampler`:
+             step: int | None = None, ema: bool = True) -> dict[str, Any]:
+    """``num_samples`` uint8 NHWC images from the EMA generator (``ema=False``: the trained weights) of
+    checkpoint ``step`` (default: the newest; :func:`ganjax.sample.load_sampler`:
     the game's own latents, standing statistics, truncation ``psi``), with the class each was asked for
     (``labels``, conditional runs), InfoGAN's categorical code (``codes``) and the checkpoint's step."""
-    from ganjax.sample import load_sampler
+    from ganjax import sample
 
-    sampler = load_sampler(workdir, step)
+    sampler = sample.load_sampler(workdir, step, ema)
     seeds = np.arange(num_samples, dtype=np.int64) + 1_000_000 * seed
     z = sampler.latents(seeds, truncation)
     labels = sampler.labels(seeds)
@@ -229,6 +229,8 @@ def main() -> None:
                    "InfoGAN's code-class agreement")
     p.add_argument('--classifier-data', default='', help='idx folder to train the classifier from if not cached')
     p.add_argument('--no-fid', action='store_true', help='skip the Inception metrics')
+    p.add_argument('--raw', action='store_true', help="sample the trained generator, not its EMA (rows say "
+                   "'raw generator'): how much the average helps, or hurts early in a run")
     p.add_argument('--extra', nargs=argparse.REMAINDER, default=[], help='--config.KEY=VALUE overrides')
     args = p.parse_args()
     if not args.num_samples:
@@ -248,6 +250,7 @@ def main() -> None:
             if runs and meta['experiment'] != args.experiment:
                 sys.exit(f'{path} holds {meta["experiment"]}, not {args.experiment}')
             args.experiment = meta['experiment']
+            args.raw = args.raw or meta.get('raw', False)
             runs.update({int(s): r for s, r in meta['runs'].items()})
             commands.append(meta['command'])
         command = f"{'; '.join(commands)}  (scored: {command})"
@@ -260,14 +263,14 @@ def main() -> None:
             workdir = str(Path(args.workdir) / f'{args.experiment}-s{seed}') if args.workdir else tmp
             wall = train(args.experiment, seed, workdir, args.extra)
             for psi in psis:
-                by_psi[psi][seed] = generate(workdir, args.num_samples, seed, psi)
+                by_psi[psi][seed] = generate(workdir, args.num_samples, seed, psi, ema=not args.raw)
         step = by_psi[psis[0]][seed].pop('step')
         runs[seed] = {'steps': step, 'wall_s': wall, 'machine': machine_label()}
         print(f'{args.experiment} seed {seed}: {step} steps, {wall:.0f} s', flush=True)
     if args.samples_out:
         out = Path(args.samples_out)
         out.mkdir(parents=True, exist_ok=True)
-        meta = {'experiment': args.experiment, 'runs': runs, 'command': command}
+        meta = {'experiment': args.experiment, 'runs': runs, 'command': command, 'raw': args.raw}
         samples = by_psi[psis[0]]
         tag = '_'.join(str(s) for s in sorted(samples))
         arrays = {f'{"seed" if k == "images" else k}{s}': v for s, r in samples.items() for k, v in r.items()
@@ -285,7 +288,8 @@ def report(args: argparse.Namespace, by_psi: dict[float, dict[int, dict[str, np.
         for r in samples.values():
             r.pop('step', None)
         metrics = score(samples, args)
-        name = args.experiment if psi == 1.0 else f'{args.experiment} (truncation {psi:g})'
+        name = args.experiment + (' (raw generator)' if args.raw else '')
+        name += '' if psi == 1.0 else f' (truncation {psi:g})'
         for s in sorted(metrics):
             print(f'{name} seed {s}: ' + ', '.join(f'{k} {v:.4f}' for k, v in metrics[s].items()))
         line = row(name, metrics, runs, len(next(iter(samples.values()))['images']), command)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
+
 from tests.conftest import ROOT
 
 _spec = importlib.util.spec_from_file_location('quality_bench', ROOT / 'benchmarks' / 'quality.py')
@@ -38,3 +40,33 @@ def test_row_and_append(tmp_path):
     assert text.startswith('# Results\n\nearlier text\n')
     assert text.count('## Sample quality (`benchmarks/quality.py`)') == 1  # the header once
     assert text.rstrip('\n').splitlines()[-2:] == [line, line.replace('exp', 'exp2')]
+
+
+def test_generate_samples_the_ema_or_the_trained_generator(monkeypatch):
+    """``generate(ema=...)`` asks the loader for that copy of G and quantises its [-1, 1] output like real
+    images: round((x + 1) * 127.5), clipped to [0, 255]."""
+    from ganjax import sample
+
+    class FakeSampler:
+        config = type('C', (), {'game': type('G', (), {'name': 'adversarial'})})
+        step = 7
+
+        def __init__(self, ema):
+            self.value = 0.5 if ema else -0.5  # two distinguishable "generators"
+
+        def latents(self, seeds, truncation):
+            return np.zeros((len(seeds), 2), np.float32)
+
+        def labels(self, seeds):
+            return None
+
+        def __call__(self, z, labels):
+            return np.full((len(z), 2, 2, 1), self.value, np.float32)
+
+    asked = []
+    monkeypatch.setattr(sample, 'load_sampler', lambda workdir, step, ema: asked.append(ema) or FakeSampler(ema))
+    ema, raw = Q.generate('W', 3, 0), Q.generate('W', 3, 0, ema=False)
+    assert asked == [True, False]
+    assert ema['step'] == 7 and ema['images'].dtype == np.uint8
+    assert (ema['images'] == 191).all()  # (0.5 + 1) * 127.5 = 191.25
+    assert (raw['images'] == 64).all()  # (-0.5 + 1) * 127.5 = 63.75
