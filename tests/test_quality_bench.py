@@ -1,7 +1,7 @@
 """benchmarks/quality.py's bookkeeping: the mean ± std it reports and the RESULTS.md rows it appends.
 
 The training and scoring it drives are tested where they live (CLI, FID, Stacked-MNIST tests); here only
-its own arithmetic and file handling, against hand-computed values.
+its own arithmetic, quantisation and file handling, against hand-computed values.
 """
 
 from __future__ import annotations
