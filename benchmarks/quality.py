@@ -6,9 +6,9 @@ modes/KL (Stacked MNIST), one row per experiment appended to ``benchmarks/RESULT
 
 Per seed: ``python -m ganjax.main`` trains into a temporary workdir (timed: start-up, compile, training),
 then ``--num-samples`` images (default 10,000; 26,000 for Stacked MNIST) come from the EMA generator
-(``--raw``: the trained one) of its last checkpoint as uint8, the same quantisation as the real images. Image metrics compare the Inception features of the samples with
-those of the reference set (``--reference``: idx/npz/image folder, split ``--reference-split``, default
-``test``), whose features are computed once and cached under the ganjax cache dir. Stacked MNIST is scored
+(``--raw``: the trained one) of its last checkpoint as uint8, the same quantisation as the real images.
+Image metrics compare the Inception features of the samples with those of the reference set
+(``--reference``: idx/npz/image folder, split ``--reference-split``, default ``test``), whose features are computed once and cached under the ganjax cache dir. Stacked MNIST is scored
 with :mod:`ganjax.metrics.stacked_mnist` (classifier trained and cached on first use from ``--reference``).
 
 Training and scoring can run on different machines: ``--samples-out=DIR`` trains and writes the samples of
@@ -41,9 +41,15 @@ RESULTS = ROOT / 'benchmarks' / 'RESULTS.md'
 
 # ------------------------------------------------------------------------------------------ training
 
+def child_env() -> dict[str, str]:
+    """The environment of a child run: the repo first on PYTHONPATH, the caller's entries kept (packages
+    installed with ``pip --target`` on a machine without a virtual environment)."""
+    return {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))}
+
+
 def train(experiment: str, seed: int, workdir: str, extra: list[str]) -> float:
     """Train one seed through the CLI; returns the wall time in seconds."""
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])}
+    env = child_env()
     cmd = [sys.executable, '-m', 'ganjax.main', f'--config=experiments/{experiment}.py', f'--workdir={workdir}',
            f'--config.seed={seed}', *extra]
     t0 = time.perf_counter()

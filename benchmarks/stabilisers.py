@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -37,6 +36,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.quality import child_env  # noqa: E402
+
 FASHION = '/usr/share/datasets/fashion-mnist'
 MNIST = str(ROOT.parent / 'shared' / 'data' / 'mnist')
 DCGAN = 'fashion_mnist_dcgan_r1'  # the unconditional DCGAN recipe the Fashion-MNIST options sit on
@@ -67,12 +69,6 @@ IMAGE_OPTIONS: dict[str, list[str]] = {
 }
 
 
-def _env() -> dict[str, str]:
-    """The environment of a child run: the repo first on PYTHONPATH, the caller's entries kept (packages
-    installed with ``pip --target`` on a machine without a virtual environment)."""
-    return {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))}
-
-
 def _flags(overrides: list[str]) -> list[str]:
     return [f'--config.{o}' for o in overrides]
 
@@ -83,7 +79,7 @@ def _mean_std(values: list[float], fmt: str) -> str:
 
 def toy(args: argparse.Namespace) -> None:
     names = args.options.split(',') if args.options else list(TOY_OPTIONS)
-    env = _env()
+    env = child_env()
     base = ['--config.penalty.name=none', f'--config.train.num_steps={args.steps}',
             '--config.checkpoint.every_steps=0', f'--config.train.log_every={args.steps}']
     print(f'| option (toy grid, no penalty, {args.steps} steps) | modes (of 25) | hq_fraction | reverse_kl | '
@@ -122,7 +118,7 @@ def _quality(experiment: str, seeds: str, num_samples: int, reference: str, extr
            f'--num-samples={num_samples}', f'--reference={reference}', '--no-append', *more, '--extra', *extra]
     print('$', shlex.join(cmd), flush=True)
     if not args.dry_run:
-        subprocess.run(cmd, cwd=ROOT, env=_env(), check=True)
+        subprocess.run(cmd, cwd=ROOT, env=child_env(), check=True)
 
 
 def stacked(args: argparse.Namespace) -> None:
