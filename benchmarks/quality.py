@@ -89,6 +89,7 @@ def generate(workdir: str, num_samples: int, seed: int, truncation: float = 1.0,
 def reference_features(path: str, split: str, max_images: int, batch_size: int) -> np.ndarray:
     """Inception pool3 features of the reference images, cached by (path, split, count)."""
     from ganjax.data.files import read_files
+    from ganjax.fileio import save_npz
     from ganjax.metrics.weights import cache_dir
 
     tag = hashlib.sha256(f'{Path(path).resolve()}|{split}|{max_images}'.encode()).hexdigest()[:16]
@@ -98,8 +99,7 @@ def reference_features(path: str, split: str, max_images: int, batch_size: int) 
             return z['features']
     images, _, _ = read_files(path, split, 0, 0, max_images)
     feats = features(images, batch_size, f'reference {Path(path).name}/{split}')
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, features=feats, path=str(path), split=split)
+    save_npz(cache, features=feats, path=str(path), split=split)
     return feats
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from jax import lax
 
 from ganjax.errors import DataError
+from ganjax.fileio import save_npz
 from ganjax.metrics import inception, weights as weights_lib
 
 SIZE = 299
@@ -253,7 +254,7 @@ def compute_stats(batches: Iterable[Any], extractor: InceptionFeatures | None = 
 
 def save_stats(path: str | os.PathLike[str], mu: np.ndarray, sigma: np.ndarray) -> None:
     """pytorch-fid's format: an ``.npz`` with ``mu`` (d,) and ``sigma`` (d, d)."""
-    np.savez(path, mu=np.asarray(mu, np.float64), sigma=np.asarray(sigma, np.float64))
+    save_npz(path, mu=np.asarray(mu, np.float64), sigma=np.asarray(sigma, np.float64))
 
 
 def load_stats(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:

