@@ -99,7 +99,7 @@ def reference_features(path: str, split: str, max_images: int, batch_size: int) 
             return z['features']
     images, _, _ = read_files(path, split, 0, 0, max_images)
     feats = features(images, batch_size, f'reference {Path(path).name}/{split}')
-    save_npz(cache, features=feats, path=str(path), split=split)
+    save_npz(cache, {'features': feats, 'path': str(path), 'split': split})
     return feats
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
 
-def save_npz(path: str | os.PathLike[str], compressed: bool = False, **arrays: np.ndarray) -> None:
-    """``np.savez`` to a temporary file in the same folder, then renamed into place.
+def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], compressed: bool = False) -> None:
+    """``np.savez(path, **arrays)`` to a temporary file in the same folder, then renamed into place.
 
     A cache file written in place is half a file while it is written: a process killed then (a full disk, a
     preemption) leaves a truncated ``.npz`` that every later run fails to read, and a second process that

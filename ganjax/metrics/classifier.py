@@ -184,7 +184,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, steps: int = 2000, 
 def save_classifier(path: str | Path, params: Any, heldout_accuracy: float, holdout: int) -> None:
     flat = {'/'.join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(params).items()}
     meta = json.dumps({'heldout_accuracy': heldout_accuracy, 'holdout': holdout})
-    save_npz(path, __meta__=np.frombuffer(meta.encode(), np.uint8), **flat)
+    save_npz(path, {'__meta__': np.frombuffer(meta.encode(), np.uint8), **flat})
 
 
 def load_classifier(path: str | Path, min_accuracy: float) -> tuple[Any, float]:

@@ -254,7 +254,7 @@ def compute_stats(batches: Iterable[Any], extractor: InceptionFeatures | None = 
 
 def save_stats(path: str | os.PathLike[str], mu: np.ndarray, sigma: np.ndarray) -> None:
     """pytorch-fid's format: an ``.npz`` with ``mu`` (d,) and ``sigma`` (d, d)."""
-    save_npz(path, mu=np.asarray(mu, np.float64), sigma=np.asarray(sigma, np.float64))
+    save_npz(path, {'mu': np.asarray(mu, np.float64), 'sigma': np.asarray(sigma, np.float64)})
 
 
 def load_stats(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -426,7 +426,7 @@ def save_weights(weights: Weights, path: Path, source: str) -> None:
     meta = {'format': FORMAT, 'source': source, 'digest': params_digest(weights),
             'has_logits': 'fc/kernel' in weights}
     arrays = {k.replace('/', '.'): v for k, v in weights.items()}
-    save_npz(path, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    save_npz(path, {'__meta__': np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays})
 
 
 def load_ganjax_weights(path: Path) -> Weights:
