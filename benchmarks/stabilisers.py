@@ -16,8 +16,9 @@
   loss) and the best unconditional DCGAN recipe (``fashion_mnist_minimax``) it otherwise shares (``--options``:
   ``dcgan``, ``projected``), FID/KID/PR and the Fréchet distance of the Fashion-MNIST classifier's features
   (``ganjax.metrics.classifier.features``), with each run's wall time: give each the steps that fit the
-  same CPU time (``--projected-steps``; Projected GAN's EMA horizon is scaled by the same ratio). FID is biased in Projected GAN's favour when its features are the FID network's
-  (Kynkäänniemi et al. 2023): read KID, PR and the classifier distance beside it.
+  same CPU time (``--projected-steps``; Projected GAN's EMA horizon is scaled by the same ratio). FID is
+  biased in Projected GAN's favour when its features are the FID network's (Kynkäänniemi et al. 2023): read
+  KID, PR and the classifier distance beside it.
 
 Each of ``stacked``/``lowdata``/``projected`` prints ``benchmarks/quality.py`` rows (``--no-append``) per
 option; ``--dry-run`` prints the commands instead of running them.
