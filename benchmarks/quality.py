@@ -8,7 +8,8 @@ Per seed: ``python -m ganjax.main`` trains into a temporary workdir (timed: star
 then ``--num-samples`` images (default 10,000; 26,000 for Stacked MNIST) come from the EMA generator
 (``--raw``: the trained one) of its last checkpoint as uint8, the same quantisation as the real images.
 Image metrics compare the Inception features of the samples with those of the reference set
-(``--reference``: idx/npz/image folder, split ``--reference-split``, default ``test``), whose features are computed once and cached under the ganjax cache dir. Stacked MNIST is scored
+(``--reference``: idx/npz/image folder, split ``--reference-split``, default ``test``), whose features
+are computed once and cached under the ganjax cache dir. Stacked MNIST is scored
 with :mod:`ganjax.metrics.stacked_mnist` (classifier trained and cached on first use from ``--reference``).
 
 Training and scoring can run on different machines: ``--samples-out=DIR`` trains and writes the samples of
@@ -45,6 +46,11 @@ def child_env() -> dict[str, str]:
     """The environment of a child run: the repo first on PYTHONPATH, the caller's entries kept (packages
     installed with ``pip --target`` on a machine without a virtual environment)."""
     return {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))}
+
+
+def samples_file(out: str | Path, experiment: str, seeds: Any) -> Path:
+    """Where ``--samples-out=OUT`` writes the samples of these seeds: ``OUT/<experiment>-s<seeds>.npz``."""
+    return Path(out) / f"{experiment}-s{'_'.join(str(s) for s in sorted(int(s) for s in seeds))}.npz"
 
 
 def train(experiment: str, seed: int, workdir: str, extra: list[str]) -> float:
@@ -278,10 +284,9 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         meta = {'experiment': args.experiment, 'runs': runs, 'command': command, 'raw': args.raw}
         samples = by_psi[psis[0]]
-        tag = '_'.join(str(s) for s in sorted(samples))
         arrays = {f'{"seed" if k == "images" else k}{s}': v for s, r in samples.items() for k, v in r.items()
                   if k != 'step'}
-        np.savez_compressed(out / f'{args.experiment}-s{tag}.npz',
+        np.savez_compressed(samples_file(out, args.experiment, samples),
                             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
         return
     report(args, by_psi, runs, command)

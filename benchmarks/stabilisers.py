@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.quality import child_env  # noqa: E402
+from benchmarks.quality import child_env, samples_file  # noqa: E402
 
 FASHION = '/usr/share/datasets/fashion-mnist'
 MNIST = str(ROOT.parent / 'shared' / 'data' / 'mnist')
@@ -146,7 +146,7 @@ def lowdata(args: argparse.Namespace) -> None:
                  args)
 
 
-def classifier_distance(samples_file: str) -> dict[int, float]:
+def classifier_distance(path: str) -> dict[int, float]:
     """Fréchet distance of the Fashion-MNIST classifier's penultimate features, samples vs the test set."""
     from ganjax.data.files import read_files
     from ganjax.metrics import classifier
@@ -161,7 +161,7 @@ def classifier_distance(samples_file: str) -> dict[int, float]:
 
     mu_r, s_r = stats(ref)
     out = {}
-    with np.load(samples_file) as z:
+    with np.load(path) as z:
         for k in z.files:
             if k.startswith('seed') and k[4:].isdigit():
                 mu, s = stats(z[k])
@@ -194,7 +194,7 @@ def projected(args: argparse.Namespace) -> None:
         print(f'### {name}', flush=True)
         run_dir = out / name
         flags = data + extra + [f'--config.train.num_steps={steps}', f'--config.checkpoint.every_steps={steps}']
-        samples = run_dir / f"{experiment}-s{'_'.join(str(s) for s in sorted(map(int, args.seeds.split(','))))}.npz"
+        samples = samples_file(run_dir, experiment, args.seeds.split(','))
         if samples.is_file():  # trained by an earlier call: score it again, do not retrain
             print(f'reusing {samples}', flush=True)
         else:
