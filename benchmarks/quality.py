@@ -286,8 +286,10 @@ def main() -> None:
         samples = by_psi[psis[0]]
         arrays = {f'{"seed" if k == "images" else k}{s}': v for s, r in samples.items() for k, v in r.items()
                   if k != 'step'}
-        np.savez_compressed(samples_file(out, args.experiment, samples),
-                            meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+        from ganjax.fileio import save_npz  # whole or not at all: stabilisers.py reuses a file it finds
+
+        save_npz(samples_file(out, args.experiment, samples),
+                 {'meta': np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays}, compressed=True)
         return
     report(args, by_psi, runs, command)
 

@@ -10,8 +10,8 @@ from typing import Mapping
 import numpy as np
 
 
-def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """``np.savez(path, **arrays)`` to a temporary file in the same folder, then renamed into place.
+def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], compressed: bool = False) -> None:
+    """``np.savez(path, **arrays)`` (``np.savez_compressed`` if ``compressed``) to a temporary file in the same folder, then renamed into place.
 
     A cache file written in place is half a file while it is written: a process killed then (a full disk, a
     preemption) leaves a truncated ``.npz`` that every later run fails to read, and a second process that
@@ -25,7 +25,7 @@ def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix='.tmp.npz')
     os.close(fd)
     try:
-        np.savez(tmp, **arrays)
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:

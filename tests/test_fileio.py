@@ -12,7 +12,10 @@ def test_save_npz_round_trip_and_numpy_naming(tmp_path):
     with np.load(tmp_path / 'stats.npz') as z:
         np.testing.assert_array_equal(z['mu'], a)
         assert str(z['path']) == 'x/y'  # array names may be anything, 'path' too
-    assert [p.name for p in tmp_path.iterdir()] == ['stats.npz']  # and no temporary file left
+    fileio.save_npz(tmp_path / 'c.npz', {'x': a}, compressed=True)
+    with np.load(tmp_path / 'c.npz') as z:
+        np.testing.assert_array_equal(z['x'], a)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['c.npz', 'stats.npz']  # and no temporary file left
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
