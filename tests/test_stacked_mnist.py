@@ -54,6 +54,27 @@ def test_hand_computed_small_case():
     assert (hit, kl) == (500, pytest.approx(math.log(2), rel=1e-12))
 
 
+def test_channel_kl_hand_values_and_chain_rule():
+    # Every sample's R digit is 7, G and B uniform: R's KL is log 10, the others 0, the mode KL log 10.
+    modes = 700 + np.arange(100)
+    assert M.channel_kl(modes) == pytest.approx([math.log(10), 0.0, 0.0], abs=1e-12)
+    # An exactly independent stack: R in {0, 1} with counts 3:1, G uniform, B in {0..4} evenly. The chain
+    # rule says mode KL = sum of channel KLs when the channels are independent:
+    # R: 3/4 log(7.5) + 1/4 log(2.5); G: 0; B: log 2.
+    r, g, b = np.meshgrid([0, 0, 0, 1], np.arange(10), np.arange(5), indexing='ij')
+    modes = (100 * r + 10 * g + b).ravel()
+    want = [0.75 * math.log(7.5) + 0.25 * math.log(2.5), 0.0, math.log(2)]
+    assert M.channel_kl(modes) == pytest.approx(want, abs=1e-12)
+    assert M.mode_coverage(modes)[1] == pytest.approx(sum(want), abs=1e-12)
+    # Fully dependent channels (R = G = B, uniform): each channel is uniform, so the mode KL
+    # log(1000 / 10) is all mutual information.
+    modes = 111 * np.arange(10)
+    assert M.channel_kl(modes) == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    assert M.mode_coverage(modes)[1] == pytest.approx(math.log(100), abs=1e-12)
+    with pytest.raises(DataError):
+        M.channel_kl(np.array([1000]))
+
+
 def test_bad_mode_ids_raise():
     for bad in (np.array([0, 1000]), np.array([-1, 2]), np.array([], np.int64), np.array([0.5, 1.0])):
         with pytest.raises(DataError):

@@ -41,6 +41,23 @@ def mode_coverage(modes: Any, num_modes: int = NUM_MODES) -> tuple[int, float]:
     return int(np.count_nonzero(counts)), float(np.sum(p * np.log(p * num_modes)))
 
 
+def channel_kl(modes: Any) -> list[float]:
+    """``KL(q_c || uniform over 10 digits)`` of each channel's digit histogram ``q_c`` (R, G, B), in nats.
+
+    Why: by the chain rule, the mode KL of :func:`mode_coverage` is the sum of these three plus the
+    mutual information between the channels (and, for a finite sample, a floor of ~0.019 at 26,000
+    draws). The per-channel terms say whether a generator's excess KL is how often it draws each digit
+    or digits that come together; on this benchmark it has been almost all the former."""
+    mode_histogram(modes)  # validates the ids
+    ids = np.asarray(modes)
+    out = []
+    for digit in (ids // 100, (ids // 10) % 10, ids % 10):
+        q = np.bincount(digit, minlength=10) / ids.size
+        q = q[q > 0]
+        out.append(float(np.sum(q * np.log(q * 10))))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------------
 # The digit classifier (ganjax/metrics/classifier.py).
 
