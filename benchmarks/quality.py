@@ -245,6 +245,8 @@ def main() -> None:
     p.add_argument('--no-fid', action='store_true', help='skip the Inception metrics')
     p.add_argument('--raw', action='store_true', help="sample the trained generator, not its EMA (rows say "
                    "'raw generator'): how much the average helps, or hurts early in a run")
+    p.add_argument('--step', type=int, default=0, help='score the checkpoint of this step (default: the '
+                   'newest); with --workdir and --config.checkpoint.keep, the curve of a finished run')
     p.add_argument('--extra', nargs=argparse.REMAINDER, default=[], help='--config.KEY=VALUE overrides')
     args = p.parse_args()
     if not args.num_samples:
@@ -277,7 +279,7 @@ def main() -> None:
             workdir = str(Path(args.workdir) / f'{args.experiment}-s{seed}') if args.workdir else tmp
             wall = train(args.experiment, seed, workdir, args.extra)
             for psi in psis:
-                by_psi[psi][seed] = generate(workdir, args.num_samples, seed, psi, ema=not args.raw)
+                by_psi[psi][seed] = generate(workdir, args.num_samples, seed, psi, args.step or None, not args.raw)
         step = by_psi[psis[0]][seed].pop('step')
         runs[seed] = {'steps': step, 'wall_s': wall, 'machine': machine_label()}
         print(f'{args.experiment} seed {seed}: {step} steps, {wall:.0f} s', flush=True)
