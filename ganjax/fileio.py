@@ -11,7 +11,8 @@ import numpy as np
 
 
 def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], compressed: bool = False) -> None:
-    """``np.savez(path, **arrays)`` (``np.savez_compressed`` if ``compressed``) to a temporary file in the same folder, then renamed into place.
+    """``np.savez(path, **arrays)`` (``np.savez_compressed`` if ``compressed``) to a temporary file in the same
+    folder, then renamed into place.
 
     A cache file written in place is half a file while it is written: a process killed then (a full disk, a
     preemption) leaves a truncated ``.npz`` that every later run fails to read, and a second process that
