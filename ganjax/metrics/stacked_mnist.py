@@ -46,8 +46,8 @@ def channel_kl(modes: Any) -> list[float]:
 
     Why: by the chain rule, the mode KL of :func:`mode_coverage` is the sum of these three plus the
     mutual information between the channels (which, for a finite sample, holds the sampling floor: ~0.019
-    for 26,000 uniform draws). The per-channel terms say whether a generator's excess KL is how often it draws each digit
-    or digits that come together; on this benchmark it has been almost all the former."""
+    for 26,000 uniform draws). The per-channel terms say whether a generator's excess KL is how often it
+    draws each digit or digits that come together; on this benchmark it has been almost all the former."""
     mode_histogram(modes)  # validates the ids
     ids = np.asarray(modes)
     out = []
