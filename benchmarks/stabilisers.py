@@ -65,6 +65,7 @@ IMAGE_OPTIONS: dict[str, list[str]] = {
     **{k: v for k, v in TOY_OPTIONS.items() if k not in ('virtual_batch_norm', 'pack4', 'minibatch_discrimination')},
     'minibatch_discrimination': [f'{S}minibatch_kernels=32', f'{S}minibatch_kernel_dim=8'],
     'consistency': [f'{S}consistency=10.0'],
+    'consistency_translate': [f'{S}consistency=10.0', f'{S}consistency_flip=False'],  # bCR without mirroring
     'diffaugment': [f'{S}diffaugment=color,translation,cutout'],
     'ada': [f'{S}ada_target=0.6'],
     'virtual_batch_norm': [f'{S}virtual_batch_norm=64', 'model.g_batch_norm=False'],

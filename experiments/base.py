@@ -160,6 +160,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.stabilise.mode_seeking = 0.0  # weight of the mode-seeking term 1/(ratio + eps) (Mao et al. 2019)
     # bCR weight (lambda_real = lambda_fake; 10 in the paper): consistency regularisation (Zhao et al. 2021)
     c.stabilise.consistency = 0.0
+    # bCR's T mirrors as well as translates, as in the paper; False for data whose mirror is no example (digits)
+    c.stabilise.consistency_flip = True
     # DiffAugment policy, e.g. 'color,translation,cutout' (Zhao et al. 2020; '' = off)
     c.stabilise.diffaugment = ''
     c.stabilise.ada_target = 0.0  # ADA target of E sign(D(real)) (Karras et al. 2020: 0.6; 0 = off)

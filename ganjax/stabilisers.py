@@ -67,6 +67,7 @@ class Stabilisers:
     pack: int = 1
     mode_seeking: float = 0.0
     consistency: float = 0.0
+    consistency_flip: bool = True
     diffaugment: tuple[str, ...] = ()
     ada_target: float = 0.0
     ada_interval: int = 4
@@ -93,7 +94,8 @@ def from_config(config) -> Stabilisers:
         historical_averaging=float(s.historical_averaging), virtual_batch_norm=int(s.virtual_batch_norm),
         unrolled_steps=int(s.unrolled_steps), replay_fraction=float(s.replay_fraction),
         replay_size=int(s.replay_size), pack=int(s.pack), mode_seeking=float(s.mode_seeking),
-        consistency=float(s.consistency), diffaugment=augment.parse_policy(s.diffaugment),
+        consistency=float(s.consistency),
+        consistency_flip=bool(s.consistency_flip), diffaugment=augment.parse_policy(s.diffaugment),
         ada_target=float(s.ada_target), ada_interval=int(s.ada_interval), ada_kimg=float(s.ada_kimg),
         projected_features=str(s.projected_features))
     for name in ('feature_matching', 'minibatch_kernels', 'minibatch_stddev', 'historical_averaging',
@@ -158,12 +160,17 @@ def consistency(d_x: jax.Array, d_tx: jax.Array) -> jax.Array:
     return jnp.mean(jnp.sum(sq.reshape(sq.shape[0], -1), axis=1))
 
 
-def bcr_transform(x: jax.Array, key: jax.Array, draw: augment.Draw = augment.plain_draw) -> jax.Array:
-    """bCR's ``T`` for images: a random horizontal flip and an integer translation of up to 1/8 side."""
+def bcr_transform(x: jax.Array, key: jax.Array, draw: augment.Draw = augment.plain_draw,
+                  flip: bool = True) -> jax.Array:
+    """bCR's ``T`` for images: a random horizontal flip and an integer translation of up to 1/8 side.
+
+    ``flip=False`` keeps only the translation, for data whose mirror image is not a valid example
+    (digits, text): asking D to score a mirrored 7 like a 7 erases what tells real from fake there."""
     n, h, w, _ = x.shape
     k_flip, k_dy, k_dx = jax.random.split(key, 3)
-    flip = draw(jax.random.uniform, k_flip, (n,)) < 0.5
-    x = jnp.where(flip[:, None, None, None], x[:, :, ::-1], x)
+    if flip:
+        mirror = draw(jax.random.uniform, k_flip, (n,)) < 0.5
+        x = jnp.where(mirror[:, None, None, None], x[:, :, ::-1], x)
     sy, sx = augment.translation_range(h), augment.translation_range(w)
     dy = draw(lambda k, s: jax.random.randint(k, s, -sy, sy + 1), k_dy, (n,))
     dx = draw(lambda k, s: jax.random.randint(k, s, -sx, sx + 1), k_dx, (n,))

@@ -73,6 +73,39 @@ def test_bcr_consistency_and_transform_against_hand():
                       for v in (x[n], x[n, :, ::-1]) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
         assert any(np.array_equal(t[n], c) for c in candidates)
     assert not np.array_equal(t, np.asarray(x))
+    # flip=False: the same translations (same keys), never a mirror image
+    t = np.asarray(stabilisers.bcr_transform(x, jax.random.PRNGKey(0), flip=False))
+    for n in range(64):
+        shifts = [np.asarray(augment.translate(x[n][None], jnp.array([dy]), jnp.array([dx])))[0]
+                  for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert any(np.array_equal(t[n], c) for c in shifts)
+    assert not np.array_equal(t, np.asarray(x))
+
+
+
+@pytest.mark.parametrize('flip', [True, False])
+def test_bcr_term_of_the_d_update_against_hand(flip):
+    """The D update's consistency term is mean (D(x) - D(T x))^2 over the real and the fake batch, with T
+    mirroring only when ``stabilise.consistency_flip`` says so (keys from fold_in(key, 3))."""
+    config, game, opts, state, _ = _setup((32, 32, 1), **{'model.name': 'dcgan', 'model.width': 4,
+                                                        'model.latent_dim': 4, 'model.g_batch_norm': False,
+                                                        'stabilise.consistency': 10.0,
+                                                        'stabilise.consistency_flip': flip})
+    x = jnp.asarray(np.tanh(RNG.normal(size=(16, 32, 32, 1))), jnp.float32)
+    key = jax.random.PRNGKey(3)
+    ctx = _context(game, opts, state, {'x': x}, key)
+    g, d = game.networks['G'].module, game.networks['D'].module
+    dp, k_z = {'params': state.params['D']}, jax.random.split(key)[0]
+    k_tr, k_tf = jax.random.split(jax.random.fold_in(key, 3))
+
+    def hand():
+        fake = g.apply({'params': state.params['G']}, jax.random.normal(k_z, (16, 4)))
+        term = lambda v, k: jnp.mean((d.apply(dp, v)['logits']
+                                      - d.apply(dp, stabilisers.bcr_transform(v, k, flip=flip))['logits']) ** 2)
+        return term(x, k_tr) + term(fake, k_tf)
+
+    got, want = jax.jit(lambda: (game.updates[0].loss(state.params, ctx)[1]['metrics']['d_consistency'], hand()))()
+    np.testing.assert_allclose(got, want, rtol=1e-4)
 
 
 # -- minibatch discrimination and stddev -------------------------------------------------------------
