@@ -95,7 +95,7 @@ def from_config(config) -> Stabilisers:
         unrolled_steps=int(s.unrolled_steps), replay_fraction=float(s.replay_fraction),
         replay_size=int(s.replay_size), pack=int(s.pack), mode_seeking=float(s.mode_seeking),
         consistency=float(s.consistency),
-        consistency_flip=bool(s.consistency_flip), diffaugment=augment.parse_policy(s.diffaugment),
+        consistency_flip=bool(s.get('consistency_flip', True)), diffaugment=augment.parse_policy(s.diffaugment),
         ada_target=float(s.ada_target), ada_interval=int(s.ada_interval), ada_kimg=float(s.ada_kimg),
         projected_features=str(s.projected_features))
     for name in ('feature_matching', 'minibatch_kernels', 'minibatch_stddev', 'historical_averaging',

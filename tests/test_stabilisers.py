@@ -108,6 +108,15 @@ def test_bcr_term_of_the_d_update_against_hand(flip):
     np.testing.assert_allclose(got, want, rtol=1e-4)
 
 
+
+def test_a_config_saved_before_consistency_flip_reads_as_the_paper_transform():
+    """Checkpoints keep the config they were trained with: one written before the key existed still loads."""
+    c = tiny_config(**{'stabilise.consistency': 10.0})
+    with c.unlocked():
+        del c.stabilise['consistency_flip']
+    assert stabilisers.from_config(c).consistency_flip is True
+
+
 # -- minibatch discrimination and stddev -------------------------------------------------------------
 
 def test_minibatch_discrimination_against_a_loop_over_pairs():
