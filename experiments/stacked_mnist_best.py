@@ -9,8 +9,8 @@ issue's aim of KL <= 0.05 on the mean (PacDCGAN2 published 0.06; real stacks sco
 26,000 samples 0.019). At the protocol's 10,000 steps it scores 0.070 +- 0.004, level with 32 kernels x 8
 (0.067 +- 0.006; 0.053 at 20,000 steps, seed 0 only), against the baseline's 0.152 +- 0.021; the other
 options spread the mass less evenly (minibatch stddev 0.112, PacGAN m = 2 0.152, packing + minibatch stddev
-+ a linear decay over 20k steps 0.103; seeds 0 and 1: virtual batch norm 0.131; seed 0 only: bCR 0.317,
-feature matching 0.306, experience replay 0.199, historical averaging 0.154, mode seeking 0.151). What is
++ a linear decay over 20k steps 0.103, virtual batch norm 0.129; seed 0 only: bCR 0.317 (0.158 without its
+mirroring), feature matching 0.306, experience replay 0.199, historical averaging 0.154, mode seeking 0.151). What is
 left is the generator's digit frequencies per channel (too many 8s and 9s, too few 6s and 1s), not missed
 or correlated modes, and every seed was still improving at 20,000 steps.
 
