@@ -82,7 +82,6 @@ def test_bcr_consistency_and_transform_against_hand():
     assert not np.array_equal(t, np.asarray(x))
 
 
-
 @pytest.mark.parametrize('flip', [True, False])
 def test_bcr_term_of_the_d_update_against_hand(flip):
     """The D update's consistency term is mean (D(x) - D(T x))^2 over the real and the fake batch, with T
@@ -106,7 +105,6 @@ def test_bcr_term_of_the_d_update_against_hand(flip):
 
     got, want = jax.jit(lambda: (game.updates[0].loss(state.params, ctx)[1]['metrics']['d_consistency'], hand()))()
     np.testing.assert_allclose(got, want, rtol=1e-4)
-
 
 
 def test_a_config_saved_before_consistency_flip_reads_as_the_paper_transform():
