@@ -8,6 +8,14 @@ SHARED_DATA = ROOT.parent / 'shared' / 'data'
 sys.path.insert(0, str(ROOT))  # experiments/ is imported as a package by the configs
 
 
+def emulated_devices(n: int) -> str:
+    """``XLA_FLAGS`` for ``n`` emulated CPU devices. XLA aborts the process when a collective waits over
+    40 s for one of its device threads, which a loaded 2-core machine can reach; 600 s keeps a slow run
+    a slow run, not a crash."""
+    return (f'--xla_force_host_platform_device_count={n} --xla_cpu_collective_call_terminate_timeout_seconds=600'
+            ' --xla_cpu_collective_timeout_seconds=600')
+
+
 def tiny_config(**overrides):
     """The base config, shrunk for fast tests; ``overrides`` are ``'section.key': value`` pairs."""
     from experiments.base import get_config

@@ -21,7 +21,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from tests.conftest import ROOT, tiny_config
+from tests.conftest import ROOT, emulated_devices, tiny_config
 
 from ganjax import checkpoint as ckpt_lib
 from ganjax import failsafe, games
@@ -390,7 +390,7 @@ print('ok')
 
 def test_restore_onto_a_different_device_count(tmp_path):
     env = {**os.environ, 'PYTHONPATH': str(ROOT), 'JAX_PLATFORMS': 'cpu',
-           'XLA_FLAGS': os.environ.get('XLA_FLAGS', '') + ' --xla_force_host_platform_device_count=2'}
+           'XLA_FLAGS': os.environ.get('XLA_FLAGS', '') + ' ' + emulated_devices(2)}
     r = subprocess.run([sys.executable, '-c', DEVICE_SCRIPT, str(tmp_path / 'a'), str(tmp_path / 'b')],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0 and r.stdout.strip().endswith('ok'), r.stderr[-3000:]

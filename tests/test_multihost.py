@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ganjax.data.toy import ToySource
-from tests.conftest import ROOT, tiny_config
+from tests.conftest import ROOT, emulated_devices, tiny_config
 
 ARGS = ['-m', 'ganjax.main', '--config=experiments/toy_ring.py', '--config.parallel.mode=sharded',
         '--config.train.num_steps=20', '--config.train.batch_size=32', '--config.model.width=16',
@@ -53,7 +53,7 @@ def test_two_processes_match_one(tmp_path):
     base = {**os.environ, 'PYTHONPATH': str(ROOT), 'JAX_PLATFORMS': 'cpu'}
     one = subprocess.run([sys.executable, *ARGS, f'--workdir={tmp_path / "one"}'], cwd=ROOT, capture_output=True,
                          text=True, timeout=600,
-                         env={**base, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'})
+                         env={**base, 'XLA_FLAGS': emulated_devices(2)})
     assert one.returncode == 0, one.stderr[-2000:]
     outs = finish_two(start_two(tmp_path / 'two'))
     assert 'training mlp' in outs[0][0] and 'training mlp' not in outs[1][0]  # only process 0 logs
@@ -66,7 +66,7 @@ def test_batch_not_divisible_by_devices_is_exit_2(tmp_path):
     r = subprocess.run([sys.executable, *ARGS, '--config.train.batch_size=30', f'--workdir={tmp_path / "w"}'],
                        cwd=ROOT, capture_output=True, text=True, timeout=300,
                        env={**os.environ, 'PYTHONPATH': str(ROOT),
-                            'XLA_FLAGS': '--xla_force_host_platform_device_count=8'})
+                            'XLA_FLAGS': emulated_devices(8)})
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         "error: train.batch_size=30 does not divide by the 8 devices of parallel.mode='sharded'"]
@@ -80,7 +80,7 @@ def test_checkpoint_moves_between_8_sharded_devices_and_1(tmp_path, first, secon
     def cli(mode, steps, workdir):
         env = {**os.environ, 'PYTHONPATH': str(ROOT), 'JAX_PLATFORMS': 'cpu'}
         if mode == 'sharded':
-            env['XLA_FLAGS'] = '--xla_force_host_platform_device_count=8'
+            env['XLA_FLAGS'] = emulated_devices(8)
         r = subprocess.run([sys.executable, *ARGS, f'--config.parallel.mode={mode}',
                             f'--config.train.num_steps={steps}', '--config.checkpoint.every_steps=5',
                             '--config.train.lr_schedule=constant',  # a decay would depend on num_steps

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, emulated_devices
 
-EIGHT = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8', 'PYTHONPATH': str(ROOT)}
+EIGHT = {**os.environ, 'XLA_FLAGS': emulated_devices(8), 'PYTHONPATH': str(ROOT)}
 
 
 def _run_modes(tmp_path, model, steps, *pairs):
