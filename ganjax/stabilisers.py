@@ -94,8 +94,9 @@ def from_config(config) -> Stabilisers:
         historical_averaging=float(s.historical_averaging), virtual_batch_norm=int(s.virtual_batch_norm),
         unrolled_steps=int(s.unrolled_steps), replay_fraction=float(s.replay_fraction),
         replay_size=int(s.replay_size), pack=int(s.pack), mode_seeking=float(s.mode_seeking),
-        consistency=float(s.consistency),
-        consistency_flip=bool(s.get('consistency_flip', True)), diffaugment=augment.parse_policy(s.diffaugment),
+        consistency=float(s.consistency),  # a config saved before consistency_flip existed: the paper's T
+        consistency_flip=bool(s.get('consistency_flip', Stabilisers.consistency_flip)),
+        diffaugment=augment.parse_policy(s.diffaugment),
         ada_target=float(s.ada_target), ada_interval=int(s.ada_interval), ada_kimg=float(s.ada_kimg),
         projected_features=str(s.projected_features))
     for name in ('feature_matching', 'minibatch_kernels', 'minibatch_stddev', 'historical_averaging',

@@ -120,10 +120,8 @@ def build(config, spec, axis_name: str | None = None) -> Game:
             adv, metrics = adv + aux_weight * cls, {**metrics, 'd_cls': cls}
         if st.consistency:  # bCR: D's outputs unmoved by a (flip and) translation of what it sees
             k_tr, k_tf = jax.random.split(jax.random.fold_in(ctx.key, 3))
-            t_r, t_f, cols = d_outputs(
-                ctx, p, stabilisers.pack(stabilisers.bcr_transform(real_a, k_tr, ctx.draw, st.consistency_flip), m),
-                stabilisers.pack(stabilisers.bcr_transform(fake_a, k_tf, ctx.draw, st.consistency_flip), m),
-                labels, cols)
+            seen = lambda v, k: stabilisers.pack(stabilisers.bcr_transform(v, k, ctx.draw, st.consistency_flip), m)
+            t_r, t_f, cols = d_outputs(ctx, p, seen(real_a, k_tr), seen(fake_a, k_tf), labels, cols)
             cr = stabilisers.consistency(r, t_r['logits']) + stabilisers.consistency(f, t_f['logits'])
             adv, metrics = adv + st.consistency * cr, {**metrics, 'd_consistency': cr}
         if st.ada:  # Karras et al. 2020: p follows the sign of D on the real images
