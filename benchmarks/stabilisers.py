@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.quality import child_env, samples_file  # noqa: E402
+from benchmarks.quality import child_env, mean_std, samples_file  # noqa: E402
 
 FASHION = '/usr/share/datasets/fashion-mnist'
 MNIST = str(ROOT.parent / 'shared' / 'data' / 'mnist')
@@ -77,10 +77,6 @@ def _flags(overrides: list[str]) -> list[str]:
     return [f'--config.{o}' for o in overrides]
 
 
-def _mean_std(values: list[float], fmt: str) -> str:
-    return f'{np.mean(values):{fmt}} ± {np.std(values):{fmt}}'
-
-
 def toy(args: argparse.Namespace) -> None:
     names = args.options.split(',') if args.options else list(TOY_OPTIONS)
     env = child_env()
@@ -109,8 +105,8 @@ def toy(args: argparse.Namespace) -> None:
             continue
         results[name] = rows
         col = lambda k: [r[k] for r in rows]
-        print(f"| {name} | {_mean_std(col('modes'), '.1f')} | {_mean_std(col('hq_fraction'), '.3f')} | "
-              f"{_mean_std(col('reverse_kl'), '.3f')} | {np.mean(col('wall_s')):.0f} | "
+        print(f"| {name} | {mean_std(col('modes'), '.1f')} | {mean_std(col('hq_fraction'), '.3f')} | "
+              f"{mean_std(col('reverse_kl'), '.3f')} | {np.mean(col('wall_s')):.0f} | "
               f"{' '.join(TOY_OPTIONS[name]) or '-'} |", flush=True)
     if results:
         print(json.dumps({'steps': args.steps, 'seeds': args.seeds, 'results': results}))
