@@ -12,7 +12,7 @@ from ganjax import augment, games, stabilisers
 from ganjax.errors import ConfigError
 from ganjax.games.core import Context
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
-from ganjax.models.stabilisers import MinibatchDiscrimination, VirtualBatchNorm
+from ganjax.models.stabilisers import MinibatchDiscrimination, VirtualBatchNorm, minibatch_similarity
 from tests.conftest import tiny_config
 
 RNG = np.random.default_rng(0)
@@ -129,6 +129,24 @@ def test_minibatch_discrimination_against_a_loop_over_pairs():
         o[i, b] += np.exp(-np.sum(np.abs(m[i, b] - m[j, b])))
     np.testing.assert_allclose(out[:, :4], f)
     np.testing.assert_allclose(out[:, 4:], o, rtol=1e-5)
+
+
+def test_minibatch_similarity_hand_gradient_against_autodiff_of_the_naive_formula():
+    """The hand-written VJP equals autodiff of the (N, N, B, C) broadcast formula in float64, to first and
+    second order (unrolled GAN differentiates G through D's gradient)."""
+    def naive(m):
+        return jnp.sum(jnp.exp(-jnp.sum(jnp.abs(m[:, None] - m[None, :]), axis=-1)), axis=1)
+
+    with jax.enable_x64(True):
+        m = jnp.asarray(RNG.normal(size=(6, 3, 4)))  # continuous draws: no two entries tie
+        g = jnp.asarray(RNG.normal(size=(6, 3)))
+        for f in (minibatch_similarity, naive):
+            assert f(m).dtype == jnp.float64
+        first = lambda f: jax.grad(lambda m: jnp.sum(g * f(m)))
+        second = lambda f: jax.grad(lambda m: jnp.sum(first(f)(m) ** 2))
+        np.testing.assert_allclose(minibatch_similarity(m), naive(m), rtol=1e-12)
+        np.testing.assert_allclose(first(minibatch_similarity)(m), first(naive)(m), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(second(minibatch_similarity)(m), second(naive)(m), rtol=1e-10, atol=1e-12)
 
 
 def test_minibatch_stddev_option_of_the_mlp_discriminator():

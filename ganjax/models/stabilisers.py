@@ -26,10 +26,40 @@ import jax
 import jax.numpy as jnp
 
 
+@jax.custom_vjp
 def minibatch_similarity(m: jax.Array) -> jax.Array:
-    """``o[i, b] = sum_j exp(-||m[i, b] - m[j, b]||_1)`` for ``m`` of shape ``(N, B, C)``."""
-    l1 = jnp.sum(jnp.abs(m[:, None] - m[None, :]), axis=-1)  # (N, N, B)
-    return jnp.sum(jnp.exp(-l1), axis=1)
+    """``o[i, b] = sum_j exp(-||m[i, b] - m[j, b]||_1)`` for ``m`` of shape ``(N, B, C)``.
+
+    The L1 distances are summed one of the ``C`` columns at a time, so the largest array is ``(N, N, B)``,
+    never ``(N, N, B, C)``. The gradient is written by hand: autodiff of the pairwise differences reduces
+    them twice (once over each member of the pair) and keeps every column's signs, while the similarities
+    are symmetric in the pair and the signs antisymmetric, so one reduction per column gives it. Together
+    the forward and backward pass run ~6x faster on a CPU (``benchmarks/minibatch_similarity.py``).
+    """
+    return _similarity(m)[0]
+
+
+def _similarity(m: jax.Array) -> tuple[jax.Array, jax.Array]:
+    l1 = sum(jnp.abs(m[:, None, :, c] - m[None, :, :, c]) for c in range(m.shape[-1]))  # (N, N, B)
+    e = jnp.exp(-l1)
+    return jnp.sum(e, axis=1), e
+
+
+def _similarity_fwd(m: jax.Array) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    o, e = _similarity(m)
+    return o, (m, e)
+
+
+def _similarity_bwd(res: tuple[jax.Array, jax.Array], g: jax.Array) -> tuple[jax.Array]:
+    # d/dm[p, b, c] of sum_i g[i, b] o[i, b] = -sum_j (g[p, b] + g[j, b]) e[p, j, b] sign(m[p, b, c] - m[j, b, c]):
+    # m[p] appears in o[p] (as the first of each pair) and in every o[j] (as the second).
+    m, e = res
+    w = (g[:, None] + g[None, :]) * e
+    return (jnp.stack([-jnp.sum(w * jnp.sign(m[:, None, :, c] - m[None, :, :, c]), axis=1)
+                       for c in range(m.shape[-1])], axis=-1),)
+
+
+minibatch_similarity.defvjp(_similarity_fwd, _similarity_bwd)
 
 
 class MinibatchDiscrimination(nn.Module):
