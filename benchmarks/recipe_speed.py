@@ -8,6 +8,10 @@ divided by the GFLOP/s of a large matmul measured in the same run (float32 on CP
 GPU, the precision its peak is quoted in).
 
     PYTHONPATH=. python benchmarks/recipe_speed.py sngan_cifar biggan_cifar [--iters 5 --batch 64]
+    PYTHONPATH=. python benchmarks/recipe_speed.py stacked_mnist stacked_mnist:stabilise.unrolled_steps=5
+
+A recipe may carry config overrides after a colon (``NAME:KEY=VALUE[,KEY=VALUE...]``, values read as Python
+literals), to time an option against the recipe it sits on.
 
 The last line printed is JSON: one entry per recipe with ms, gflops_per_iter, peak_fraction, compile_s.
 """
@@ -15,6 +19,7 @@ The last line printed is JSON: one entry per recipe with ms, gflops_per_iter, pe
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import statistics
@@ -25,7 +30,7 @@ import jax.numpy as jnp
 
 from ganjax import games
 
-SHAPES = {'cifar10': (32, 32, 3), 'mnist': (28, 28, 1), 'fashion_mnist': (28, 28, 1)}
+SHAPES = {'cifar10': (32, 32, 3), 'mnist': (28, 28, 1), 'fashion_mnist': (28, 28, 1), 'stacked_mnist': (28, 28, 3)}
 
 
 def matmul_gflops(n: int = 4096) -> float:
@@ -42,8 +47,25 @@ def matmul_gflops(n: int = 4096) -> float:
     return 2 * n**3 / min(times) / 1e9
 
 
+def recipe_config(recipe: str):
+    """The config of ``NAME`` or ``NAME:KEY=VALUE,...`` (each value a Python literal, else a string)."""
+    name, _, overrides = recipe.partition(':')
+    config = importlib.import_module(f'experiments.{name}').get_config()
+    for item in filter(None, overrides.split(',')):
+        key, value = item.split('=', 1)
+        *parents, leaf = key.split('.')
+        node = config
+        for part in parents:
+            node = node[part]
+        try:
+            node[leaf] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            node[leaf] = value
+    return config
+
+
 def measure(recipe: str, iters: int, batch: int) -> dict:
-    config = importlib.import_module(f'experiments.{recipe}').get_config()
+    config = recipe_config(recipe)
     config.train.batch_size = batch
     shape = SHAPES[config.data.name]
     if config.data.image_size:
