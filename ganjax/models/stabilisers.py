@@ -33,8 +33,10 @@ def minibatch_similarity(m: jax.Array) -> jax.Array:
     The L1 distances are summed one of the ``C`` columns at a time, so the largest array is ``(N, N, B)``,
     never ``(N, N, B, C)``. The gradient is written by hand: autodiff of the pairwise differences reduces
     them twice (once over each member of the pair) and keeps every column's signs, while the similarities
-    are symmetric in the pair and the signs antisymmetric, so one reduction per column gives it. Together
-    the forward and backward pass run ~6x faster on a CPU (``benchmarks/minibatch_similarity.py``).
+    are symmetric in the pair and the signs antisymmetric, so one reduction per column gives it. Forward
+    and backward run 2-8x faster on a CPU at the recipes' sizes (``benchmarks/minibatch_similarity.py``).
+    Where two entries tie exactly, |x| has no derivative; the hand gradient takes sign(0) = 0 there
+    (autodiff of ``abs`` takes +1 for one member of the pair and -1 for the other).
     """
     return _similarity(m)[0]
 
