@@ -60,9 +60,13 @@ TOY_OPTIONS: dict[str, list[str]] = {
     'pack2': [f'{S}pack=2'],
     'pack4': [f'{S}pack=4'],
     'mode_seeking': [f'{S}mode_seeking=1.0'],
+    # Metz et al.'s learning rate (Adam 1e-4) instead of the grid recipe's 1e-3, with and without unrolling
+    'baseline_lr1e-4': ['train.g_lr=1e-4', 'train.d_lr=1e-4'],
+    'unrolled5_lr1e-4': [f'{S}unrolled_steps=5', 'train.g_lr=1e-4', 'train.d_lr=1e-4'],
 }
 IMAGE_OPTIONS: dict[str, list[str]] = {
-    **{k: v for k, v in TOY_OPTIONS.items() if k not in ('virtual_batch_norm', 'pack4', 'minibatch_discrimination')},
+    **{k: v for k, v in TOY_OPTIONS.items() if k not in (
+        'virtual_batch_norm', 'pack4', 'minibatch_discrimination', 'baseline_lr1e-4', 'unrolled5_lr1e-4')},
     'minibatch_discrimination': [f'{S}minibatch_kernels=32', f'{S}minibatch_kernel_dim=8'],
     'consistency': [f'{S}consistency=10.0'],
     'consistency_translate': [f'{S}consistency=10.0', f'{S}consistency_flip=False'],  # bCR without mirroring
