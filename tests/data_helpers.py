@@ -34,8 +34,13 @@ def parse_idx_gz(path: Path) -> np.ndarray:
     return np.frombuffer(raw[4 + 4 * ndim:], dtype=np.uint8).reshape(dims)
 
 
+def mnist_dir() -> Path:
+    """The shared MNIST idx folder (skips the test, or fails it under CI, where it is missing)."""
+    return require(MNIST_DIR, 'the shared MNIST test set, see ../shared/data/README.md')
+
+
 def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
-    require(MNIST_DIR, 'the shared MNIST test set, see ../shared/data/README.md')
+    mnist_dir()
     return (parse_idx_gz(MNIST_DIR / 't10k-images-idx3-ubyte.gz'),
             parse_idx_gz(MNIST_DIR / 't10k-labels-idx1-ubyte.gz'))
 

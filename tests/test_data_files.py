@@ -19,7 +19,7 @@ from ganjax.data import get_source
 from ganjax.errors import ConfigError, DataError
 from tests.conftest import ROOT
 from tests.data_helpers import (CIFAR_NPZ, FASHION_DIR, MNIST_DIR, cifar_arrays, data_config, mnist_arrays,
-                                parse_idx_gz, require)
+                                mnist_dir, parse_idx_gz, require)
 
 
 def _all(source):
@@ -156,7 +156,7 @@ def test_mixed_sizes_without_resize(tmp_path):
 
 
 def test_truncated_idx(tmp_path):
-    raw = (MNIST_DIR / 't10k-images-idx3-ubyte.gz').read_bytes()
+    raw = (mnist_dir() / 't10k-images-idx3-ubyte.gz').read_bytes()
     import gzip
 
     (tmp_path / 'x-images-idx3-ubyte').write_bytes(gzip.decompress(raw)[:5000])
@@ -164,14 +164,14 @@ def test_truncated_idx(tmp_path):
 
 
 def test_fewer_examples_than_one_batch():
-    src = get_source(data_config(path=str(MNIST_DIR), max_examples=100), seed=0)
+    src = get_source(data_config(path=str(mnist_dir()), max_examples=100), seed=0)
     with pytest.raises(DataError, match=r'^t?mnist: 100 examples, fewer than one step uses \(320'):
         src.iterate(320)
 
 
 def test_bad_option_values():
     with pytest.raises(ConfigError, match='data.channels'):
-        get_source(data_config(path=str(MNIST_DIR), channels=2), seed=0)
+        get_source(data_config(path=str(mnist_dir()), channels=2), seed=0)
 
 
 def test_cli_answers_bad_data_with_one_line_and_status_2(tmp_path):

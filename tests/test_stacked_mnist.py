@@ -19,11 +19,11 @@ from ganjax.data import stacked_mnist as D
 from ganjax.errors import ConfigError, DataError, WeightsError
 from ganjax.metrics import classifier as C
 from ganjax.metrics import stacked_mnist as M
-from tests.data_helpers import MNIST_DIR, data_config, mnist_arrays
+from tests.data_helpers import MNIST_DIR, data_config, mnist_arrays, mnist_dir
 
 
 def _source(**overrides):
-    cfg = dict(name='stacked_mnist', path=str(MNIST_DIR), split='test', max_examples=500, prefetch=0)
+    cfg = dict(name='stacked_mnist', path=str(mnist_dir()), split='test', max_examples=500, prefetch=0)
     cfg.update(overrides)
     return get_source(data_config(**cfg), seed=3)
 
