@@ -4,7 +4,8 @@ modes/KL (Stacked MNIST), one row per experiment appended to ``benchmarks/RESULT
     PYTHONPATH=. python benchmarks/quality.py --experiment=fashion_mnist --seeds=0,1,2 \\
         --reference=/usr/share/datasets/fashion-mnist [--extra --config.data.path=...]
 
-Per seed: ``python -m ganjax.main`` trains into a temporary workdir (timed: start-up, compile, training),
+Per seed: ``python -m ganjax.main`` trains into a temporary workdir (timed: start-up, compile, training;
+its progress and ETA shown as it goes; stopping this script stops the trainer through its checkpoint),
 then ``--num-samples`` images (default 10,000; 26,000 for Stacked MNIST) come from the EMA generator
 (``--raw``: the trained one) of its last checkpoint as uint8, the same quantisation as the real images.
 Image metrics compare the Inception features of the samples with those of the reference set
@@ -27,6 +28,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,17 +55,40 @@ def samples_file(out: str | Path, experiment: str, seeds: Any) -> Path:
     return Path(out) / f"{experiment}-s{'_'.join(str(s) for s in sorted(int(s) for s in seeds))}.npz"
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_child(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``cmd`` in the repo with its stdout passed through (the trainer's progress and ETA, live) and its
+    stderr kept for the error message; returns ``(status, stderr)``.
+
+    A SIGTERM or Ctrl-C to this script is passed on to the child as SIGTERM, which the trainer takes as a
+    preemption (it checkpoints, so a re-run with ``--workdir`` resumes), and the child is waited for: no
+    trainer outlives the script that started it."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            _, err = proc.communicate()
+        except BaseException:
+            proc.terminate()
+            proc.wait()
+            raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return proc.returncode, err
+
+
 def train(experiment: str, seed: int, workdir: str, extra: list[str]) -> float:
     """Train one seed through the CLI; returns the wall time in seconds."""
-    env = child_env()
     cmd = [sys.executable, '-m', 'ganjax.main', f'--config=experiments/{experiment}.py', f'--workdir={workdir}',
            f'--config.seed={seed}', *extra]
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    status, err = run_child(cmd, child_env())
     wall = time.perf_counter() - t0
-    if r.returncode:
-        sys.exit(f'{experiment} seed {seed} failed (status {r.returncode}):\n{r.stderr[-3000:]}')
-    print('\n'.join(r.stdout.strip().splitlines()[-2:]), flush=True)  # the last progress line (steps/s)
+    if status:
+        sys.exit(f'{experiment} seed {seed} failed (status {status}):\n{err[-3000:]}')
     return wall
 
 

@@ -1,14 +1,19 @@
 """benchmarks/quality.py's bookkeeping: the mean ± std it reports and the RESULTS.md rows it appends.
 
 The training and scoring it drives are tested where they live (CLI, FID, Stacked-MNIST tests); here only
-its own arithmetic, quantisation and file handling, against hand-computed values.
+its own arithmetic, quantisation, file handling and the way it runs (and stops) the trainer.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
 from tests.conftest import ROOT
 
@@ -70,3 +75,39 @@ def test_generate_samples_the_ema_or_the_trained_generator(monkeypatch):
     assert ema['step'] == 7 and ema['images'].dtype == np.uint8
     assert (ema['images'] == 191).all()  # (0.5 + 1) * 127.5 = 191.25
     assert (raw['images'] == 64).all()  # (-0.5 + 1) * 127.5 = 63.75
+
+
+def test_run_child_returns_the_status_and_stderr_and_passes_stdout_through(capfd):
+    code = "import sys; print('progress 1/2', flush=True); sys.stderr.write('the error'); sys.exit(3)"
+    assert Q.run_child([sys.executable, '-c', code], dict(os.environ)) == (3, 'the error')
+    assert 'progress 1/2' in capfd.readouterr().out  # live on this process's stdout, not captured
+
+
+def test_sigterm_to_quality_reaches_the_trainer_and_waits_for_it(tmp_path):
+    """Killing the benchmark (SIGTERM) must not orphan its trainer: the child gets SIGTERM (the trainer's
+    preemption signal: it checkpoints), the parent waits for it, then exits with 128 + 15."""
+    marker = tmp_path / 'child.txt'
+    child = ('import os, signal, sys, time\n'
+             f'def stop(*_): open({str(marker)!r}, "a").write("terminated"); sys.exit(0)\n'
+             'signal.signal(signal.SIGTERM, stop)\n'
+             f'open({str(marker)!r}, "w").write(str(os.getpid()) + " ")\n'
+             'print("ready", flush=True)\n'
+             'time.sleep(60)\n')
+    parent = ('import importlib.util, os, sys\n'
+              f'spec = importlib.util.spec_from_file_location("q", {str(ROOT / "benchmarks" / "quality.py")!r})\n'
+              'q = importlib.util.module_from_spec(spec); spec.loader.exec_module(q)\n'
+              f'q.run_child([sys.executable, "-c", {child!r}], dict(os.environ))\n')
+    proc = subprocess.Popen([sys.executable, '-c', parent], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'ready'
+    pid = int(marker.read_text().split()[0])
+    try:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        assert marker.read_text().split()[1:] == ['terminated']
+        with pytest.raises(ProcessLookupError):  # the child is gone, not orphaned
+            os.kill(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
