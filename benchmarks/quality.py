@@ -63,14 +63,18 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run ``cmd`` in the repo with its stdout passed through (the trainer's progress and ETA, live) and its
     stderr kept for the error message; returns ``(status, stderr)``.
 
-    A SIGTERM or Ctrl-C to this script is passed on to the child as SIGTERM, which the trainer takes as a
-    preemption (it checkpoints, so a re-run with ``--workdir`` resumes), and the child is waited for: no
-    trainer outlives the script that started it."""
+    A SIGTERM to this script is passed on to the child, which the trainer takes as a preemption (it
+    checkpoints, so a re-run with ``--workdir`` resumes); a Ctrl-C reaches the child from the terminal
+    already (a second signal would make the trainer stop without its checkpoint). Either way the child is
+    waited for: no trainer outlives the script that started it."""
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
         try:
             _, err = proc.communicate()
+        except KeyboardInterrupt:
+            proc.wait()
+            raise
         except BaseException:
             proc.terminate()
             proc.wait()
