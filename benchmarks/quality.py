@@ -72,11 +72,9 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
         try:
             _, err = proc.communicate()
-        except KeyboardInterrupt:
-            proc.wait()
-            raise
-        except BaseException:
-            proc.terminate()
+        except BaseException as e:
+            if not isinstance(e, KeyboardInterrupt):
+                proc.terminate()
             proc.wait()
             raise
     finally:
